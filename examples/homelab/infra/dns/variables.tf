@@ -1,0 +1,4 @@
+variable "pis" {
+  type        = map(string)
+  description = "Raspberry Pi name → address"
+}

@@ -1,0 +1,62 @@
+import * as vscode from 'vscode';
+
+/** What the environment indicator shows. Later work adds running sandboxes and PRODUCTION. */
+export type EnvironmentState =
+  | { kind: 'loading' }
+  | { kind: 'noConfig' }
+  | { kind: 'configInvalid'; file: string; problems: number }
+  | { kind: 'noSandbox'; file: string; configured: number };
+
+/** Owns the status bar item; `set` decides text, colours, command and tooltip together. */
+export class EnvironmentStatusBar implements vscode.Disposable {
+  private readonly item = vscode.window.createStatusBarItem(
+    'infraSandbox.environment',
+    vscode.StatusBarAlignment.Left,
+    100,
+  );
+
+  constructor() {
+    this.item.name = 'Infra Sandbox environment';
+    this.item.command = 'infraSandbox.status.menu';
+    this.set({ kind: 'loading' });
+    this.item.show();
+  }
+
+  set(state: EnvironmentState): void {
+    const tooltip = new vscode.MarkdownString(undefined, true);
+    tooltip.isTrusted = {
+      enabledCommands: ['infraSandbox.workspace.init', 'infraSandbox.config.open', 'infraSandbox.log.show'],
+    };
+    this.item.backgroundColor = undefined;
+    switch (state.kind) {
+      case 'loading':
+        this.item.text = '$(loading~spin) Infra Sandbox';
+        tooltip.appendMarkdown('Reading `infra-sandbox.yaml`…');
+        break;
+      case 'noConfig':
+        this.item.text = '$(beaker) no sandbox';
+        tooltip.appendMarkdown(
+          '**Infra Sandbox** — no `infra-sandbox.yaml` in this workspace.\n\n[Initialize Workspace](command:infraSandbox.workspace.init)',
+        );
+        break;
+      case 'configInvalid':
+        this.item.text = '$(warning) no sandbox — config error';
+        this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
+        tooltip.appendMarkdown(
+          `**Infra Sandbox** — \`${state.file}\` has ${state.problems} problem${state.problems === 1 ? '' : 's'}; nothing runs until they are fixed.\n\n[Open configuration](command:infraSandbox.config.open)`,
+        );
+        break;
+      case 'noSandbox':
+        this.item.text = '$(beaker) no sandbox';
+        tooltip.appendMarkdown(
+          `**Infra Sandbox** — environment: sandbox, none running (${state.configured} configured in \`${state.file}\`).\n\n[Open configuration](command:infraSandbox.config.open) · [Show log](command:infraSandbox.log.show)`,
+        );
+        break;
+    }
+    this.item.tooltip = tooltip;
+  }
+
+  dispose(): void {
+    this.item.dispose();
+  }
+}
