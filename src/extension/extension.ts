@@ -2,7 +2,10 @@ import type * as vscode from 'vscode';
 import { InfraSandbox } from './infraSandbox';
 
 export function activate(context: vscode.ExtensionContext): void {
-  context.subscriptions.push(new InfraSandbox(context));
+  const started = performance.now();
+  const infraSandbox = new InfraSandbox(context);
+  context.subscriptions.push(infraSandbox);
+  infraSandbox.log.info(`activated in ${(performance.now() - started).toFixed(1)} ms`);
 }
 
 export function deactivate(): void {

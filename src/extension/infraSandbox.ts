@@ -8,9 +8,10 @@ import { EnvironmentStatusBar, type EnvironmentState } from './statusBar';
 /** Owns everything the extension creates; disposing it undoes activation. */
 export class InfraSandbox implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
+  readonly log = createLog();
 
   constructor(context: vscode.ExtensionContext) {
-    const log = createLog();
+    const log = this.log;
     const config = new WorkspaceConfigService(log);
     const statusBar = new EnvironmentStatusBar();
     this.disposables.push(
