@@ -2,7 +2,6 @@
 // `require` + `activate()` took, in milliseconds. The stand-in answers every API call at once, so
 // this measures the extension's own activation work, not VS Code's.
 const Module = require('node:module');
-const { performance } = require('node:perf_hooks');
 
 function stub() {
   const fn = function () {};
