@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { tempDir } from '../helpers/tmp';
 import { before, describe, it } from 'node:test';
 
 // The built CLI, run as a user runs it: `node dist/cli.js …` (npm test builds it first).
@@ -16,7 +16,7 @@ function infraSandbox(args: string[], cwd = repo) {
 }
 
 function workspace(configText?: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'isb-cli-'));
+  const dir = tempDir('cli');
   if (configText !== undefined) writeFileSync(join(dir, 'infra-sandbox.yaml'), configText);
   return dir;
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { tempDir } from '../helpers/tmp';
 import { describe, it } from 'node:test';
 import { CancelledError, ProcessError, run, ToolMissingError, which } from '../../src/core/exec';
 
@@ -20,7 +20,7 @@ function alive(pid: number): boolean {
 
 describe('process runner (real processes)', () => {
   it('passes arguments as an array: shell syntax stays literal', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'isb-run-'));
+    const dir = tempDir('run');
     const marker = join(dir, 'pwned');
     const args = ['-e', 'console.log(JSON.stringify(process.argv.slice(1)))', `$(touch ${marker})`, '; rm -rf /', '*'];
     const out = await run({ command: 'node', args, parse: (o) => JSON.parse(o.stdout) as string[] }, { env, cwd: dir });
@@ -60,7 +60,7 @@ describe('process runner (real processes)', () => {
   });
 
   it('never runs an executable from the working folder, even with "." on PATH', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'isb-cwd-'));
+    const dir = tempDir('cwd');
     writeFileSync(join(dir, 'kubectl'), '#!/bin/sh\necho planted\n');
     chmodSync(join(dir, 'kubectl'), 0o755);
     assert.equal(which('kubectl', `.::${'/nonexistent'}`), undefined);
@@ -71,7 +71,7 @@ describe('process runner (real processes)', () => {
   });
 
   it('cancellation kills the whole process tree', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'isb-tree-'));
+    const dir = tempDir('tree');
     const pidFile = join(dir, 'grandchild.pid');
     // The child starts a grandchild that would outlive a plain kill of the child.
     const script = `

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempDir } from '../../helpers/tmp';
 import { describe, it } from 'node:test';
 import { findConfigUpward } from '../../../src/core/config';
 
 describe('findConfigUpward', () => {
   it('finds infra-sandbox.yaml in a parent folder', () => {
-    const root = mkdtempSync(join(tmpdir(), 'isb-find-'));
+    const root = tempDir('find');
     writeFileSync(join(root, 'infra-sandbox.yaml'), 'version: 1\n');
     const deep = join(root, 'ansible', 'roles', 'base');
     mkdirSync(deep, { recursive: true });
@@ -15,7 +15,7 @@ describe('findConfigUpward', () => {
   });
 
   it('returns undefined when no folder up to the root has one', () => {
-    const root = mkdtempSync(join(tmpdir(), 'isb-none-'));
+    const root = tempDir('none');
     assert.equal(findConfigUpward(root), undefined);
   });
 });
