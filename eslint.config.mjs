@@ -36,6 +36,10 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
+    files: ['test/e2e/suite/**'],
+    languageOptions: { globals: { ...globals.mocha } },
+  },
+  {
     files: ['webview/**'],
     languageOptions: { globals: { ...globals.browser } },
   },

@@ -12,7 +12,7 @@ const steps = [
   ['unit', ['scripts/run-node-tests.mjs', 'test/unit']],
   ['integration', ['scripts/run-node-tests.mjs', 'test/integration']],
   ['contract', ['scripts/run-node-tests.mjs', 'test/contract']],
-  // e2e joins in the next commit
+  ['e2e (real VS Code)', ['test/e2e/run.mjs']],
 ];
 
 let passed = 0;
