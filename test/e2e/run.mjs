@@ -104,7 +104,8 @@ try {
   if (code === 'timeout' || code !== 0 || !result) {
     if (!result) failed++;
     console.log(`  extension host suite: exit ${code}${result ? '' : ' (no result reported)'}`);
-    if (!verbose) console.log(indent(hostLog.slice(-40).join('\n') + '\n'));
+    // The suite's own output is already above; without a result, show what the workbench said.
+    if (!verbose && !result) console.log(indent(hostLog.slice(-40).join('\n') + '\n'));
   }
 
   // The extension host ends with the suite; load the window again with the extension in
