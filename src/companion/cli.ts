@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ExitCode } from '../core/exitCodes';
 import { InfraSandboxError } from '../core/exec';
 import { registerConfigCommands } from './commands/config';
+import { registerGuardCommands } from './commands/guard';
 import { registerInitCommand } from './commands/init';
 import { registerPlannedCommands } from './commands/planned';
 import { VERSION } from './version';
@@ -35,6 +36,7 @@ function buildProgram(): Command {
   };
   registerInitCommand(program);
   registerConfigCommands(program);
+  registerGuardCommands(program);
   registerPlannedCommands(program);
   configure(program);
   return program;

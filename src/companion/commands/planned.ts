@@ -18,22 +18,6 @@ export function registerPlannedCommands(program: Command): void {
   planned(sandbox.command('status').argument('<name>'), 'show one sandbox and its health');
   planned(sandbox.command('logs').argument('<name>').option('--follow', 'keep streaming'), 'container/VM logs');
 
-  const guard = program.command('guard').description("The production guard: resolve a command's targets and decide.");
-  planned(
-    guard
-      .command('check')
-      .option('--inventory <path...>', 'Ansible inventory (repeatable)')
-      .option('--kubeconfig <path>', 'kubeconfig file')
-      .option('--context <name>', 'kube context')
-      .option('--host <host...>', 'host name or address (repeatable)')
-      .option('--tf-dir <dir>', 'OpenTofu/Terraform directory'),
-    'verdict for these targets',
-  );
-  planned(
-    guard.command('exec').argument('<command...>', 'the command and its arguments, after --'),
-    'run a command if none of its targets is production',
-  );
-
   const gate = program.command('gate').description('Idempotence and plan-diff gates.');
   planned(
     gate
