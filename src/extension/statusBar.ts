@@ -5,7 +5,9 @@ export type EnvironmentState =
   | { kind: 'loading' }
   | { kind: 'noConfig' }
   | { kind: 'configInvalid'; file: string; problems: number }
-  | { kind: 'noSandbox'; file: string; configured: number };
+  | { kind: 'noSandbox'; file: string; configured: number }
+  /** The active kube context (or another ambient target) resolves to production. */
+  | { kind: 'production'; what: string; chain: string[]; rule: string };
 
 /** Owns the status bar item; `set` decides text, colours, command and tooltip together. */
 export class EnvironmentStatusBar implements vscode.Disposable {
@@ -50,6 +52,17 @@ export class EnvironmentStatusBar implements vscode.Disposable {
         this.item.text = '$(beaker) no sandbox';
         tooltip.appendMarkdown(
           `**Infra Sandbox** — environment: sandbox, none running (${state.configured} configured in \`${state.file}\`).\n\n[Open configuration](command:infraSandbox.config.open) · [Show log](command:infraSandbox.log.show)`,
+        );
+        break;
+      case 'production':
+        this.item.text = `$(alert) PRODUCTION · ${state.what}`;
+        this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
+        tooltip.appendMarkdown(
+          `**Infra Sandbox — PRODUCTION.** \`${state.what}\` resolves to production (${state.rule}):\n\n`,
+        );
+        tooltip.appendCodeblock(state.chain.join('\n→ '), 'text');
+        tooltip.appendMarkdown(
+          '\nGuarded commands aimed at it are blocked. Switch the kube context to a sandbox, or open a sandbox shell.\n\n[Show log](command:infraSandbox.log.show)',
         );
         break;
     }

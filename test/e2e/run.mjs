@@ -164,7 +164,23 @@ try {
       writeFileSync(file, original);
     }
   });
-  console.log(`\nscreenshots: ${join('test', 'e2e', 'artifacts')}/workbench.png, problems.png`);
+  await check('the production inventory shows its production hosts in the Problems panel at their lines', async () => {
+    await page.keyboard.press('Control+P');
+    await page.keyboard.type('production/hosts.ini');
+    await page
+      .locator('.quick-input-list .monaco-list-row', { hasText: 'hosts.ini' })
+      .first()
+      .waitFor({ timeout: 10_000 });
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Control+Shift+M');
+    const row = page.locator('.markers-panel .monaco-list-row', { hasText: 'pi1 is production' }).first();
+    await row.waitFor({ timeout: 20_000 });
+    const text = await row.innerText();
+    if (!text.includes('192.168.1.0/24 production') || !text.includes('[Ln 3'))
+      throw new Error(`expected the chain and [Ln 3, …] in ${JSON.stringify(text)}`);
+    await page.screenshot({ path: join(artifacts, 'guard-diagnostics.png') });
+  });
+  console.log(`\nscreenshots: ${join('test', 'e2e', 'artifacts')}/workbench.png, problems.png, guard-diagnostics.png`);
 } catch (e) {
   failed++;
   console.error(`e2e: ${e.stack ?? e}`);

@@ -74,6 +74,8 @@ export interface ExtractContext {
   /** The user's home directory (for `~` and ~/.ssh/config, ~/.kube/config). */
   home: string;
   inventoryParser: InventoryParserChoice;
+  /** Unsaved editor text by absolute path, read instead of the file on disk (editor diagnostics). */
+  overrides?: ReadonlyMap<string, string>;
 }
 
 /** argv[0] is the command as typed (basename decides the family); argv[1..] its arguments. */

@@ -101,6 +101,86 @@ suite('Infra Sandbox in a real VS Code', () => {
     await eventually(() => ours(uri).length === 0, 'the diagnostic to clear once the edit is reverted');
   });
 
+  test('the production inventory gets guard diagnostics at the lines of its production hosts', async () => {
+    const folder = vscode.workspace.workspaceFolders[0].uri;
+    const uri = vscode.Uri.joinPath(folder, 'ansible', 'inventories', 'production', 'hosts.ini');
+    const lines = (await fs.readFile(uri.fsPath, 'utf8')).split('\n');
+    await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri));
+    const found = await eventually(
+      () => {
+        const d = ours(uri).filter((x) => x.code === 'guard.production');
+        return d.length >= 2 && d;
+      },
+      'guard diagnostics on hosts.ini',
+      15_000,
+    );
+    const pi1 = found.find((d) => d.message.startsWith('pi1 '));
+    assert.ok(pi1, `a diagnostic for pi1; got ${JSON.stringify(found.map((d) => d.message))}`);
+    assert.equal(
+      pi1.range.start.line,
+      lines.findIndex((l) => l.startsWith('pi1 ')),
+    );
+    assert.equal(pi1.severity, vscode.DiagnosticSeverity.Warning, 'no sandbox or gate uses this inventory');
+    assert.match(pi1.message, /ansible_host 192\.168\.1\.201 .*→ 192\.168\.1\.201 ∈ 192\.168\.1\.0\/24 production/);
+    assert.equal(
+      lines[pi1.range.start.line].slice(pi1.range.start.character, pi1.range.end.character),
+      '192.168.1.201',
+    );
+    const pi3 = found.find((d) => d.message.startsWith('pi3 '));
+    assert.equal(
+      pi3?.range.start.line,
+      lines.findIndex((l) => l.startsWith('pi3 ')),
+    );
+  });
+
+  test('a terminal opened in the workbench has the shim folder first on PATH, and a shim blocks production', async () => {
+    const out = require('node:path').join(require('node:os').tmpdir(), `isb-e2e-terminal-${process.pid}.txt`);
+    const script = [
+      `printf '%s\\n' "$PATH" > '${out}'`,
+      `command -v ssh >> '${out}'`,
+      // Only through the shim (blocked before ssh starts): nothing is ever sent to 192.168.1.201.
+      `case "$(command -v ssh)" in */shims/ssh) ssh -o BatchMode=yes root@192.168.1.201 true 2>> '${out}.err'; echo "exit=$?" >> '${out}';; *) echo exit=no-shim >> '${out}';; esac`,
+    ].join('; ');
+    const report = await eventually(
+      async () => {
+        await fs.rm(out, { force: true });
+        const terminal = vscode.window.createTerminal({
+          name: 'e2e guard',
+          shellPath: '/bin/sh',
+          shellArgs: ['-c', script],
+        });
+        const text = await eventually(
+          async () => {
+            const t = await fs.readFile(out, 'utf8').catch(() => '');
+            return t.includes('exit=') && t;
+          },
+          'the terminal to write its report',
+          20_000,
+        );
+        terminal.dispose();
+        // The collection is applied when the config has loaded; a terminal before that has the plain PATH.
+        return text.split('\n')[0].split(':')[0].endsWith('/shims') && text;
+      },
+      'a terminal with the shim folder on PATH',
+      40_000,
+    );
+    const [path, ssh, exit] = report.trim().split('\n');
+    const shims = path.split(':')[0];
+    assert.match(shims, /infra-sandbox\.infra-sandbox\/shims$/, "the shims live in the extension's global storage");
+    assert.equal(ssh, `${shims}/ssh`, 'ssh typed in the terminal is the shim');
+    assert.equal(
+      exit,
+      'exit=3',
+      `blocked with exit 3; stderr: ${await fs.readFile(`${out}.err`, 'utf8').catch(() => '')}`,
+    );
+    assert.match(
+      await fs.readFile(`${out}.err`, 'utf8'),
+      /blocked ssh .*192\.168\.1\.201 ∈ 192\.168\.1\.0\/24 production/s,
+    );
+    await fs.rm(`${out}.err`, { force: true });
+    await fs.rm(out, { force: true });
+  });
+
   test('Initialize Workspace keeps an existing infra-sandbox.yaml unchanged', async () => {
     await vscode.commands.executeCommand('infraSandbox.workspace.init');
     assert.equal(await fs.readFile(configUri().fsPath, 'utf8'), original);

@@ -21,6 +21,8 @@ export interface ReadInventoryOptions {
   playbookDir?: string;
   ignoreExtensions?: readonly string[];
   ignorePatterns?: readonly string[];
+  /** Unsaved editor text by absolute path (the built-in parser only). */
+  overrides?: ReadonlyMap<string, string>;
   /** Time allowed to `ansible-inventory` (default 30 s). */
   timeoutMs?: number;
 }
@@ -40,6 +42,7 @@ export async function readInventory(sources: string[], opts: ReadInventoryOption
     basedirs: opts.playbookDir ? [opts.playbookDir] : [],
     ignoreExtensions: opts.ignoreExtensions,
     ignorePatterns: opts.ignorePatterns,
+    overrides: opts.overrides,
   };
   const useAnsible =
     opts.parser === 'ansible' || (opts.parser === 'auto' && !!which('ansible-inventory', opts.env.PATH));

@@ -73,7 +73,15 @@ export const extractAnsible: Extractor = async (argv, ctx) => {
   for (const playbookDir of playbookDirs(args, pctx)) {
     const read = await readInventory(
       sources.specs.map((s) => s.spec),
-      { cwd: ctx.cwd, env: ctx.env, parser: ctx.inventoryParser, playbookDir, ignoreExtensions, ignorePatterns },
+      {
+        cwd: ctx.cwd,
+        env: ctx.env,
+        parser: ctx.overrides?.size ? 'builtin' : ctx.inventoryParser,
+        playbookDir,
+        ignoreExtensions,
+        ignorePatterns,
+        overrides: ctx.overrides,
+      },
     );
     const inv = read.inventory;
     problems.push(...inv.problems);

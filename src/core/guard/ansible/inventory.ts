@@ -67,6 +67,8 @@ export interface LoadInventoryOptions {
   ignoreExtensions?: readonly string[];
   /** Regular expressions skipped inside inventory directories (`inventory_ignore_patterns`). */
   ignorePatterns?: readonly string[];
+  /** Unsaved editor text by absolute path: read instead of the file on disk. */
+  overrides?: ReadonlyMap<string, string>;
 }
 
 /** Ansible's default `inventory_ignore_extensions` (REJECT_EXTS + .orig .ini .cfg .retry). */
@@ -131,8 +133,10 @@ class Loader {
   private readonly ignored: RegExp;
   private readonly varsFiles = new Map<string, Promise<VarsFile | undefined>>();
   private readonly listings = new Map<string, Promise<Set<string> | undefined>>();
+  private readonly overrides: ReadonlyMap<string, string>;
 
   constructor(opts: LoadInventoryOptions) {
+    this.overrides = opts.overrides ?? new Map();
     const exts = (opts.ignoreExtensions ?? DEFAULT_IGNORE_EXTENSIONS).map((e) => `${escapeRe(e)}$`);
     const always = ['^\\.', '^host_vars$', '^group_vars$', '^vars_plugins$'];
     try {
@@ -176,7 +180,7 @@ class Loader {
     }
     let text: string;
     try {
-      text = await readFile(path, 'utf8');
+      text = this.overrides.get(path) ?? (await readFile(path, 'utf8'));
     } catch (err) {
       this.problems.push({ file: path, line: 0, message: `cannot read inventory file: ${errText(err)}` });
       return false;
@@ -402,7 +406,8 @@ class Loader {
   private varsFile(path: string): Promise<VarsFile | undefined> {
     let p = this.varsFiles.get(path);
     if (!p) {
-      p = readFile(path, 'utf8').then(
+      const override = this.overrides.get(path);
+      p = (override !== undefined ? Promise.resolve(override) : readFile(path, 'utf8')).then(
         (text) => {
           const r = readVarsText(text, path);
           if ('vault' in r) {
