@@ -1,7 +1,10 @@
 // One build for the three entries: the extension (CJS, `vscode` external), the CLI/companion
 // (runnable with `node`), and the dashboard webview. `--production` minifies, `--watch` rebuilds.
+import Ajv from 'ajv';
+import standaloneCode from 'ajv/dist/standalone/index.js';
 import * as esbuild from 'esbuild';
 import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
@@ -16,7 +19,27 @@ const common = {
   define: { __INFRA_SANDBOX_VERSION__: JSON.stringify(version) },
 };
 
-const node = { ...common, platform: 'node', target: 'node20', format: 'cjs' };
+/**
+ * src/core/config/compiledSchema.ts compiles the config schema with ajv at run time; in the bundles
+ * it is replaced by ajv's standalone code for the same schema and options, made here: the bundles
+ * then carry a few kB of generated checks instead of the ajv compiler (about 120 kB minified).
+ */
+const standaloneSchema = {
+  name: 'ajv-standalone-config-schema',
+  setup(build) {
+    build.onLoad({ filter: /src[\\/]core[\\/]config[\\/]compiledSchema\.ts$/ }, async (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      const options = JSON.parse(/export const AJV_OPTIONS = (\{[^}]*\})/.exec(source)[1].replace(/(\w+):/g, '"$1":'));
+      const schema = JSON.parse(readFileSync(new URL('./schema/infra-sandbox.schema.json', import.meta.url), 'utf8'));
+      const ajv = new Ajv.default({ ...options, code: { source: true, esm: false } });
+      const code = standaloneCode.default(ajv, ajv.compile(schema));
+      const contents = `const validate = (() => { const module = { exports: {} }; const exports = module.exports; ${code}; return module.exports; })();\nexports.compileConfigSchema = () => validate;\n`;
+      return { contents, loader: 'js', resolveDir: dirname(args.path) };
+    });
+  },
+};
+
+const node = { ...common, platform: 'node', target: 'node20', format: 'cjs', plugins: [standaloneSchema] };
 
 const builds = [
   { ...node, entryPoints: { extension: 'src/extension/extension.ts' }, outdir: 'dist', external: ['vscode'] },

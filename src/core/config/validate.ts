@@ -1,6 +1,6 @@
-import Ajv, { type ErrorObject } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
-import schema from '../../../schema/infra-sandbox.schema.json';
+import { compileConfigSchema } from './compiledSchema';
 import type { ConfigProblem, ConfigResult, WorkspaceConfig } from './types';
 
 /**
@@ -42,10 +42,10 @@ export function validateConfigText(file: string, text: string): ConfigResult {
   return problems.length > 0 ? { ok: false, file, problems } : { ok: true, file, config: data as WorkspaceConfig };
 }
 
-let compiled: ReturnType<Ajv['compile']> | undefined;
-function compiledSchema() {
-  // Compiled on first use, not at module load: this module is reached from the extension's activation.
-  compiled ??= new Ajv({ allErrors: true, verbose: true, strict: true }).compile(schema);
+let compiled: ValidateFunction | undefined;
+function compiledSchema(): ValidateFunction {
+  // Made on first use, not at module load: this module is reached from the extension's activation.
+  compiled ??= compileConfigSchema();
   return compiled;
 }
 
