@@ -2,7 +2,8 @@ import { homedir } from 'node:os';
 import { basename } from 'node:path';
 import type { WorkspaceConfig } from '../config/types';
 import { extractAnsible } from './ansible/extract';
-import { boundaryFromConfig } from './boundary';
+import { boundaryFromConfig, compileBoundary } from './boundary';
+import { hostOfSpec } from './hostspec';
 import { decide } from './decide';
 import { extractDb, extractVault } from './families/db';
 import { extractDocker } from './families/docker';
@@ -94,6 +95,7 @@ export async function guardCommand(argv: readonly string[], options: GuardOption
   const ctx = contextOf(options);
   const extractor = FAMILIES[basename(argv[0] ?? '')] ?? extractGeneric;
   const extraction = await extractor(argv, ctx);
+  if (extractor === extractGeneric) extraction.targets.push(...productionNamesIn(argv, boundary, extraction.targets));
   const fromEnv = envTargets(ctx.env, boundary.production.env);
   return finish([extraction, { targets: fromEnv, problems: [], notes: [] }], boundary, options, [...argv]);
 }
@@ -167,4 +169,38 @@ function dedupe(targets: Target[]): Target[] {
     seen.add(key);
     return true;
   });
+}
+
+const HOST_NAME =
+  /^(?=.{1,253}\.?$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i;
+
+/**
+ * For commands without a family: bare arguments that name a production host by a `production.hosts`
+ * pattern (`nc db.corp.example 22`, `curl db.corp.example/x`, `mysql -h db.corp.example`). Only
+ * pattern matches count — any other word may be a file or a word, and is not sent to DNS.
+ */
+function productionNamesIn(argv: readonly string[], boundary: Boundary, found: Target[]): Target[] {
+  if (boundary.production.hosts.length === 0) return [];
+  const matcher = compileBoundary(boundary);
+  const taken = new Set(found.map((t) => t.source.argIndex));
+  const out: Target[] = [];
+  argv.forEach((arg, i) => {
+    if (i === 0 || taken.has(i)) return;
+    // `-hdb.corp.example`, `--host=db.corp.example`, `db.corp.example/path`, `user@db.corp.example:22`
+    const value = arg.replace(/^--?[a-z][a-z0-9-]*=/i, '').replace(/^-[a-z](?=[a-z0-9])/i, '');
+    for (const candidate of new Set([value, arg])) {
+      const host = hostOfSpec(candidate.replace(/\/.*$/, ''));
+      if (host && HOST_NAME.test(host) && matcher.matchHostName(host)) {
+        out.push({
+          kind: 'host',
+          name: host,
+          host,
+          source: { kind: 'argv', argIndex: i },
+          chain: [`${arg} (argv[${i}])`],
+        });
+        return;
+      }
+    }
+  });
+  return out;
 }

@@ -116,6 +116,52 @@ describe('ssh family with the real ssh -G', () => {
     ]);
   });
 
+  it('a forward from a local socket still connects to its host; one to a socket names none', async () => {
+    const e = await extractSsh(
+      ['ssh', '-F', config, '-L', '/tmp/db.sock:10.8.8.9:5432', '-L', '8080:/run/app.sock', 'lab'],
+      ctx,
+    );
+    assert.deepEqual(view(e.targets), [
+      ['lab', '127.0.0.1'],
+      ['/tmp/db.sock:10.8.8.9:5432', '10.8.8.9'],
+    ]);
+  });
+
+  it('LocalForward / RemoteForward from the config and -o name hosts too (ClearAllForwardings drops them)', async () => {
+    const dir = tempDir('ssh-forwards');
+    const file = join(dir, 'config');
+    writeFileSync(
+      file,
+      [
+        'Host tunnel',
+        '  HostName 127.0.0.1',
+        '  LocalForward 5432 10.8.8.10:5432',
+        '  LocalForward 8080 localhost:80',
+        '  RemoteForward 9000 10.8.8.11:80',
+        '  RemoteForward 1080',
+        'Host cleared',
+        '  HostName 127.0.0.1',
+        '  LocalForward 5432 10.8.8.10:5432',
+        '  ClearAllForwardings yes',
+        '',
+      ].join('\n'),
+    );
+    const e = await extractSsh(['ssh', '-F', file, '-o', 'LocalForward 7070 [2001:db8::7]:22', 'tunnel'], ctx);
+    assert.deepEqual(view(e.targets), [
+      ['tunnel', '127.0.0.1'],
+      ['[2001:db8::7]:22', '2001:db8::7'],
+      ['10.8.8.10:5432', '10.8.8.10'],
+      ['10.8.8.11:80', '10.8.8.11'],
+    ]);
+    assert.deepEqual(e.targets[1].source, { kind: 'argv', argIndex: 4, detail: '-o LocalForward' });
+    assert.deepEqual(e.targets[3].source, { kind: 'config', detail: `RemoteForward of tunnel (ssh -G, ${file})` });
+    assert.equal(
+      e.targets[3].chain[0],
+      `RemoteForward 9000 10.8.8.11:80 of tunnel (ssh -G, ${file}, connected from here)`,
+    );
+    assert.deepEqual(view((await extractSsh(['ssh', '-F', file, 'cleared'], ctx)).targets), [['cleared', '127.0.0.1']]);
+  });
+
   it('ssh -G and ssh -V connect nowhere', async () => {
     for (const argv of [
       ['ssh', '-G', 'prod'],

@@ -130,6 +130,23 @@ describe('docker / docker-compose / podman extractor', () => {
     assert.equal(e.notes.length, 1);
   });
 
+  it('-H glued to its value, with =, or after other shorthand flags (pflag)', async () => {
+    for (const argv of [
+      ['docker', '-Htcp://192.168.1.50:2376', 'ps'],
+      ['docker', '-H=tcp://192.168.1.50:2376', 'ps'],
+      ['docker', '-DHtcp://192.168.1.50:2376', 'ps'],
+    ]) {
+      const { targets } = await extractDocker(argv, ctx());
+      assert.deepEqual(view(targets), [['docker-engine', '192.168.1.50']], argv.join(' '));
+      assert.deepEqual(targets[0].source, { kind: 'argv', argIndex: 1, detail: '-H' }, argv.join(' '));
+    }
+    const split = await extractDocker(['docker', '-DH', 'tcp://192.168.1.50:2376', 'ps'], ctx());
+    assert.deepEqual(view(split.targets), [['docker-engine', '192.168.1.50']]);
+    assert.deepEqual(split.targets[0].source, { kind: 'argv', argIndex: 2, detail: '-H' });
+    const podman = await extractDocker(['podman', '-Htcp://10.6.6.6:8080', 'ps'], ctx());
+    assert.deepEqual(view(podman.targets), [['docker-engine', '10.6.6.6']]);
+  });
+
   it('docker-compose takes -H too, skipping -f FILE', async () => {
     const { targets } = await extractDocker(
       ['docker-compose', '-f', 'stack.yml', '-H', 'tcp://10.5.5.5:2375', 'up'],

@@ -153,6 +153,21 @@ describe('kube extractor (kubectl, helm)', () => {
     assert.equal(c.host, '127.0.0.1');
   });
 
+  it('-s glued to its value or with =, and shorthand clusters before the subcommand (pflag)', async () => {
+    for (const argv of [
+      ['kubectl', '--kubeconfig', prod, '-shttps://192.168.1.9:6443', 'get', 'pods'],
+      ['kubectl', '--kubeconfig', prod, '-s=https://192.168.1.9:6443', 'get', 'pods'],
+    ]) {
+      const t = only(await extractKube(argv, ctx()));
+      assert.equal(t.host, '192.168.1.9', argv.join(' '));
+      assert.match(t.chain[1], /server https:\/\/192\.168\.1\.9:6443 \(argv\[3\] -s\)/, argv.join(' '));
+    }
+    // `-nkube-system` is a namespace, not the subcommand: `config view` still reaches no cluster.
+    const local = await extractKube(['kubectl', '-nkube-system', 'config', 'view'], ctx());
+    assert.deepEqual(local.targets, []);
+    assert.match(local.notes[0], /kubectl config only reads or edits local files/);
+  });
+
   it('helm: --kube-context, $HELM_KUBECONTEXT and --kube-apiserver', async () => {
     const env = { KUBECONFIG: prod };
     assert.equal(

@@ -21,6 +21,8 @@ export interface AnsibleArgs {
   playbooks: ArgValue[];
   extraVars: ArgValue[];
   connection?: ArgValue;
+  /** `--ssh-common-args` / `--ssh-extra-args`: may carry `-J` / `-o ProxyJump=`. */
+  sshArgs: ArgValue[];
   playbookDir?: ArgValue;
   /** Set when the command only lists or checks and connects to no host (`--list-hosts`, `--syntax-check`, `--help`…). */
   connectsToNothing?: string;
@@ -137,7 +139,7 @@ const LIST_ONLY: Record<string, string> = {
 
 export function parseAnsibleArgs(command: AnsibleCommand, argv: readonly string[]): AnsibleArgs {
   const table = tableFor(command);
-  const out: AnsibleArgs = { command, inventories: [], playbooks: [], extraVars: [], notes: [] };
+  const out: AnsibleArgs = { command, inventories: [], playbooks: [], extraVars: [], sshArgs: [], notes: [] };
   const positionals: ArgValue[] = [];
 
   const take = (canonical: string, value: string, argIndex: number) => {
@@ -147,6 +149,7 @@ export function parseAnsibleArgs(command: AnsibleCommand, argv: readonly string[
     else if (canonical === '--extra-vars') out.extraVars.push(v);
     else if (canonical === '--connection') out.connection = v;
     else if (canonical === '--playbook-dir') out.playbookDir = v;
+    else if (canonical === '--ssh-common-args' || canonical === '--ssh-extra-args') out.sshArgs.push(v);
   };
   const flag = (canonical: string) => {
     const why = LIST_ONLY[canonical];

@@ -9,7 +9,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { dockerEngineTarget, extractDocker } from '../families/docker';
-import { formatPlace, hostOfSpec } from '../hostspec';
+import { formatPlace, hostOfSpec, hostsOfUrl } from '../hostspec';
 import type { ExtractContext, Extraction, Extractor, InputProblem, Target, TargetSource } from '../types';
 import { readInventory } from './ansibleInventory';
 import { parseAnsibleArgs, type AnsibleArgs, type AnsibleCommand, type ArgValue } from './argv';
@@ -23,6 +23,7 @@ import {
   type PathContext,
 } from './config';
 import { loadExtraVars, type ExtraVars } from './extraVars';
+import { shlexSplit } from './pyLiteral';
 import type { InvHost, Inventory, Place } from './inventory';
 import { selectHosts } from './limit';
 
@@ -335,6 +336,17 @@ async function targetsFor(
         );
       }
       targets.push({ kind: 'host', name, host, source, chain });
+      if (SSH_LIKE.has(connection)) {
+        for (const jump of proxyJumps(h, args, cfg, pctx, lookup)) {
+          targets.push({
+            kind: 'host',
+            name,
+            host: jump.host,
+            source: jump.source ?? source,
+            chain: [name, `ProxyJump ${jump.spec} (${jump.where})`],
+          });
+        }
+      }
       continue;
     }
 
@@ -362,6 +374,73 @@ async function targetsFor(
     });
   }
   return { targets, problems, notes };
+}
+
+interface Jump {
+  spec: string;
+  host: string;
+  where: string;
+  source?: TargetSource;
+}
+
+/**
+ * The jump hosts an ssh connection goes through: `-J` / `-o ProxyJump=` in `--ssh-common-args`,
+ * `--ssh-extra-args`, the host's `ansible_ssh_common_args` / `ansible_ssh_extra_args`, and
+ * ansible.cfg's `[ssh_connection]` `ssh_args` / `ssh_common_args` / `ssh_extra_args`. Each is a
+ * target: a jump through production reaches production.
+ */
+function proxyJumps(
+  h: InvHost,
+  args: AnsibleArgs,
+  cfg: AnsibleCfg,
+  ctx: PathContext,
+  lookup: (h: InvHost, key: string) => Found | undefined,
+): Jump[] {
+  const texts: { text: string; where: string; source?: TargetSource }[] = [];
+  for (const a of args.sshArgs)
+    texts.push({ text: a.value, where: `argv[${a.argIndex}]`, source: { kind: 'argv', argIndex: a.argIndex } });
+  for (const key of ['ansible_ssh_common_args', 'ansible_ssh_extra_args']) {
+    const f = lookup(h, key);
+    if (f && isSet(f.value) && typeof f.value !== 'object')
+      texts.push({ text: String(f.value), where: `${key}, ${f.where}`, source: f.source });
+  }
+  for (const [key, env] of [
+    ['ssh_args', 'ANSIBLE_SSH_ARGS'],
+    ['ssh_common_args', 'ANSIBLE_SSH_COMMON_ARGS'],
+    ['ssh_extra_args', 'ANSIBLE_SSH_EXTRA_ARGS'],
+  ] as const) {
+    const s = setting(cfg, ctx, [env], [['ssh_connection', key]]);
+    if (s) texts.push({ text: s.value, where: `${key}, ${display(s.origin, ctx.cwd)}` });
+  }
+  const out: Jump[] = [];
+  for (const t of texts) {
+    let words: string[];
+    try {
+      words = shlexSplit(t.text);
+    } catch {
+      words = t.text.split(/\s+/);
+    }
+    for (let i = 0; i < words.length; i++) {
+      const w = words[i];
+      let list: string | undefined;
+      if (w === '-J') list = words[++i];
+      else if (w.startsWith('-J')) list = w.slice(2);
+      else if (w === '-o' || w.startsWith('-o')) {
+        const opt = w === '-o' ? words[++i] : w.slice(2);
+        const m = /^\s*proxyjump\s*(?:=|\s)\s*(.+)$/i.exec(opt ?? '');
+        if (m) list = m[1];
+      }
+      if (!list || list.toLowerCase() === 'none') continue;
+      for (const spec of list
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean)) {
+        const host = spec.includes('://') ? (hostsOfUrl(spec)[0] ?? '') : hostOfSpec(spec);
+        if (host) out.push({ spec, host, where: t.where, source: t.source });
+      }
+    }
+  }
+  return out;
 }
 
 /** `-c`, else $ANSIBLE_TRANSPORT / ansible.cfg `transport`, else `smart` (ssh). Inventory variables override it. */

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { hostOfSpec, hostsOfUrl } from '../hostspec';
 import type { ExtractContext, Extraction, Extractor, InputProblem, Target, TargetSource } from '../types';
 import { resolveSshDestination } from './ssh';
-import { argvSource, commandName, displayPlace, envSource, expandPath, fileSource, readText } from './util';
+import { argvSource, commandName, displayPlace, envSource, expandPath, fileSource, readText, shorthands } from './util';
 
 /**
  * The Docker engine a command or an Ansible container connection reaches: `DOCKER_HOST`
@@ -140,17 +140,24 @@ function parseEngineFlags(argv: readonly string[], valueFlags: ReadonlySet<strin
   for (let i = 1; i < argv.length; i++) {
     const arg = argv[i];
     const m = /^--?([A-Za-z][\w-]*)(?:=(.*))?$/s.exec(arg);
+    // Shorthands: `-Hssh://deploy@h` and `-Htcp://h:2376` (not matched above), `-H=x`, `-DH x`. A
+    // long name written with one dash (`-host x`) keeps the long reading.
+    if (/^-[A-Za-z]/.test(arg) && !(m && m[1].length > 1 && valueFlags.has(m[1]))) {
+      const s = shorthands(arg, (letter) => valueFlags.has(letter));
+      for (const f of s.flags) flags.bools.add(f);
+      if (s.valueFlag && s.glued !== undefined) flags.values.set(s.valueFlag, { value: s.glued, index: i });
+      else if (s.valueFlag && i + 1 < argv.length) {
+        i++;
+        flags.values.set(s.valueFlag, { value: argv[i], index: i });
+      }
+      continue;
+    }
     if (!m) {
       flags.subcommand = arg === 'system' && argv[i + 1] === 'connection' ? 'system connection' : arg;
       break;
     }
-    const short = !arg.startsWith('--');
-    let name = m[1];
-    let inline = m[2];
-    if (short && name.length > 1 && valueFlags.has(name[0]) && inline === undefined) {
-      inline = name.slice(1); // -Hssh://x
-      name = name[0];
-    }
+    const name = m[1];
+    const inline = m[2];
     if (inline !== undefined) flags.values.set(name, { value: inline, index: i });
     else if (valueFlags.has(name) && i + 1 < argv.length) {
       i++;

@@ -10,7 +10,7 @@ import { delimiter, join } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type YAMLMap } from 'yaml';
 import { hostOfSpec, hostsOfUrl } from '../hostspec';
 import type { ExtractContext, Extraction, Extractor, InputProblem, Target, TargetSource } from '../types';
-import { argvSource, commandName, displayPlace, envSource, expandPath, fileSource, readText } from './util';
+import { argvSource, commandName, displayPlace, envSource, expandPath, fileSource, readText, shorthands } from './util';
 
 export const extractKube: Extractor = async (argv, ctx) => {
   const helm = commandName(argv[0]) === 'helm';
@@ -164,6 +164,9 @@ const HELM_VALUE_FLAGS = new Set(
   ).split(' '),
 );
 
+/** Long flags without a value that change what is reached. */
+const LONG_BOOLS = new Set(['client', 'validate', 'dry-run']);
+
 function parseKubeFlags(argv: readonly string[], helm: boolean): KubeFlags {
   const flags: KubeFlags = {
     contextFlag: helm ? '--kube-context' : '--context',
@@ -177,6 +180,23 @@ function parseKubeFlags(argv: readonly string[], helm: boolean): KubeFlags {
     const arg = argv[i];
     if (arg === '--') break; // `kubectl exec pod -- cmd …`: the rest belongs to the container
     const m = /^--?([A-Za-z][\w-]*)(?:=(.*))?$/s.exec(arg);
+    // Shorthands: `-shttps://10.0.0.1:6443` (not matched above), `-s=…`, `-s …`, `-nkube-system`, `-it`.
+    // A long name written with one dash (`-context x`) keeps the long reading.
+    if (/^-[A-Za-z]/.test(arg) && !(m && m[1].length > 1 && (valueFlags.has(m[1]) || LONG_BOOLS.has(m[1])))) {
+      const s = shorthands(arg, (letter) => valueFlags.has(letter));
+      if (!s.valueFlag) continue;
+      const value =
+        s.glued !== undefined
+          ? { value: s.glued, index: i }
+          : i + 1 < argv.length
+            ? { value: argv[++i], index: i }
+            : undefined;
+      if (!helm && s.valueFlag === 's') {
+        flags.server = value;
+        flags.serverFlag = '-s';
+      }
+      continue;
+    }
     if (!m) {
       flags.words.push(arg);
       continue;
@@ -185,16 +205,11 @@ function parseKubeFlags(argv: readonly string[], helm: boolean): KubeFlags {
     let value: FlagValue | undefined;
     if (m[2] !== undefined) value = { value: m[2], index: i };
     else if (valueFlags.has(name) && i + 1 < argv.length) value = { value: argv[++i], index: i };
-    else if (!arg.startsWith('--') && name.length > 1 && valueFlags.has(name[0]))
-      value = { value: name.slice(1), index: i }; // -sVALUE
-    const short = arg.startsWith('--') ? name : name[0];
     if (name === 'kubeconfig') flags.kubeconfig = value;
     else if (name === (helm ? 'kube-context' : 'context')) flags.context = value;
     else if (!helm && name === 'cluster') flags.cluster = value;
-    else if (helm ? name === 'kube-apiserver' : name === 'server' || short === 's') {
-      flags.server = value;
-      if (!helm && short === 's' && !arg.startsWith('--')) flags.serverFlag = '-s';
-    } else if (name === 'client') flags.client = value === undefined || value.value !== 'false';
+    else if (helm ? name === 'kube-apiserver' : name === 'server') flags.server = value;
+    else if (name === 'client') flags.client = value === undefined || value.value !== 'false';
     else if (name === 'validate' || name === 'dry-run')
       flags.validate = flags.validate || name === 'validate' || value?.value === 'server';
   }

@@ -398,7 +398,9 @@ function rsyncDaemonOperand(op: string): UserHostPort | undefined {
 function forwardHost(flag: string, spec: string): string {
   const parts = splitColons(spec);
   if (flag === 'W') return parts.length === 2 ? parts[0] : '';
-  if (parts.some((p) => p.includes('/'))) return '';
+  // The connecting side is a socket (`port:/remote.sock`); a socket on the listening side
+  // (`/local.sock:host:port`) still connects to host:port.
+  if (parts[parts.length - 1].includes('/')) return '';
   if (parts.length === 4) return parts[2];
   if (parts.length === 3) return parts[1];
   return '';
@@ -439,6 +441,17 @@ export interface SshConfig {
   port?: string;
   proxyJump?: string;
   proxyCommand?: string;
+  /** LocalForward / RemoteForward from the config files and `-o` (argv `-L`/`-R` are not passed to ssh -G). */
+  forwards?: SshConfigForward[];
+}
+
+export interface SshConfigForward {
+  kind: 'LocalForward' | 'RemoteForward';
+  /** The listening side as ssh -G prints it: `8080`, `/tmp/s.sock`. */
+  listen: string;
+  /** The host the forwarded connections go to, and its port. */
+  host: string;
+  port: string;
 }
 
 interface State {
@@ -545,6 +558,23 @@ async function destinationTargets(
     chain.push(`HostName ${config.hostname} (${via})`);
   }
   state.targets.push({ kind: 'host', name, host: config.hostname, source: d.source, chain });
+  for (const f of config.forwards ?? []) {
+    if (isLoopback(f.host)) continue;
+    const option = optionValue(ssh, f.kind);
+    const via = option ? argWhere(option, '-o') : configPlace(ssh, ctx);
+    const from = f.kind === 'RemoteForward' ? 'connected from here' : `connected from ${name}`;
+    const to = f.host.includes(':') ? `[${f.host}]:${f.port}` : `${f.host}:${f.port}`;
+    state.targets.push({
+      kind: 'host',
+      name: to,
+      host: f.host,
+      source:
+        option && option.index >= 0
+          ? argvSource(option.index, `-o ${f.kind}`)
+          : { kind: 'config', detail: `${f.kind} of ${name} (${via})` },
+      chain: [`${f.kind} ${f.listen} ${to} of ${name} (${via}, ${from})`],
+    });
+  }
   if (depth >= MAX_DEPTH) {
     state.notes.push(`ssh: stopped following ProxyJump/ProxyCommand after ${MAX_DEPTH} hops at ${name}`);
     return;
@@ -686,12 +716,21 @@ export function sshGCommand(args: readonly string[]): CommandSpec<SshConfig> {
   return { command: 'ssh', args, parse: (o) => parseSshGOutput(o.stdout) };
 }
 
-/** `ssh -G` output: one `key value` per line, keys lower-case; the first of each key counts. */
+/** `ssh -G` output: one `key value` per line, keys lower-case; the first of each key counts (forwards: all). */
 export function parseSshGOutput(stdout: string): SshConfig {
   const values = new Map<string, string>();
+  const forwards: SshConfigForward[] = [];
   for (const line of stdout.split('\n')) {
     const m = /^(\S+)\s+(.*)$/.exec(line.trim());
-    if (m && !values.has(m[1])) values.set(m[1], m[2]);
+    if (!m) continue;
+    if (!values.has(m[1])) values.set(m[1], m[2]);
+    // `localforward 8080 [192.168.1.10]:80`, `remoteforward 9000 [h]:80`; a socket target has no
+    // brackets, and a dynamic remote forward is `[socks]:0`.
+    const f = /^(localforward|remoteforward)$/.exec(m[1]) && /^(\S+)\s+\[([^\]]+)\]:(\d+)$/.exec(m[2]);
+    if (f && !(m[1] === 'remoteforward' && f[2] === 'socks' && f[3] === '0')) {
+      const kind = m[1] === 'localforward' ? 'LocalForward' : 'RemoteForward';
+      forwards.push({ kind, listen: f[1], host: f[2], port: f[3] });
+    }
   }
   return {
     hostname: unbracket(values.get('hostname') ?? ''),
@@ -699,6 +738,7 @@ export function parseSshGOutput(stdout: string): SshConfig {
     port: values.get('port'),
     proxyJump: values.get('proxyjump'),
     proxyCommand: values.get('proxycommand'),
+    ...(forwards.length > 0 && values.get('clearallforwardings') !== 'yes' ? { forwards } : {}),
   };
 }
 

@@ -66,6 +66,37 @@ export function helperEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return shimDir ? { ...env, PATH: pathWithout(env.PATH, [shimDir]) } : env;
 }
 
+/** One word of pflag (cobra) shorthands, as kubectl, helm, docker and podman read it. */
+export interface Shorthands {
+  /** The letters before the one that takes a value (or all of them): flags without a value. */
+  flags: string[];
+  /** The first letter that takes a value; it ends the word. */
+  valueFlag?: string;
+  /** Its value when glued on (`-Hssh://h`, `-H=tcp://h`); undefined → the value is the next word. */
+  glued?: string;
+}
+
+/**
+ * `-it`, `-nkube-system`, `-Hssh://deploy@h`, `-H=tcp://h:2376`, `-DH tcp://h`: pflag reads a single-dash
+ * word as a cluster of one-letter flags, and the first that takes a value takes the rest of the word
+ * (after an optional `=`) or, when nothing is left, the next word.
+ */
+export function shorthands(word: string, takesValue: (letter: string) => boolean): Shorthands {
+  const out: Shorthands = { flags: [] };
+  for (let j = 1; j < word.length; j++) {
+    const letter = word[j];
+    if (!takesValue(letter)) {
+      out.flags.push(letter);
+      continue;
+    }
+    out.valueFlag = letter;
+    const rest = word.slice(j + 1).replace(/^=/, '');
+    if (rest) out.glued = rest;
+    break;
+  }
+  return out;
+}
+
 /** Splits a command string the way rsync splits `-e` and ssh a ProxyCommand: whitespace, with '…' and "…" quoting. */
 export function splitWords(command: string): string[] {
   const words: string[] = [];
