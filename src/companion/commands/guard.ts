@@ -1,15 +1,24 @@
 import { type Command } from 'commander';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
-import { isAbsolute, resolve } from 'node:path';
-import { findConfigUpward, formatProblem, loadConfig, type WorkspaceConfig } from '../../core/config';
+import { basename, resolve } from 'node:path';
+import { isNode, LineCounter, parseDocument } from 'yaml';
+import {
+  findConfigUpward,
+  formatProblem,
+  loadConfig,
+  type ConfigProblem,
+  type WorkspaceConfig,
+} from '../../core/config';
 import { InfraSandboxError, installHint, which } from '../../core/exec';
 import { ExitCode } from '../../core/exitCodes';
-import { formatVerdict } from '../../core/guard/format';
+import { boundaryFromConfig, boundaryProblems } from '../../core/guard/boundary';
+import { formatVerdict, verdictWarnings } from '../../core/guard/format';
 import { guardCommand, guardTargets, type GuardResult } from '../../core/guard/guard';
-import { CONFIG_ENV, pathWithout, SHIM_DIR_ENV } from '../../core/guard/shims';
+import { CONFIG_ENV, isShim, SHIM_DIR_ENV, whichReal } from '../../core/guard/shims';
 import { recordVerdict } from '../../core/guard/verdictLog';
-import type { InventoryParserChoice } from '../../core/guard/types';
+import type { InputProblem, InventoryParserChoice, Verdict } from '../../core/guard/types';
 import { printJson, type GlobalOptions } from '../context';
 
 interface GuardGlobal extends GlobalOptions {
@@ -92,15 +101,16 @@ async function guardOptions(g: GuardGlobal) {
   let config: WorkspaceConfig | undefined;
   if (file) {
     const loaded = await loadConfig(file);
-    if (!loaded.ok) {
-      // Fail closed: with a broken boundary nothing can be decided, so nothing runs.
-      const lines = loaded.problems.map((p) => formatProblem(p)).join('\n');
+    // Fail closed: with a broken boundary nothing can be decided, so nothing runs.
+    const problems = loaded.ok ? brokenProductionNetworks(file, loaded.config) : loaded.problems;
+    if (problems.length > 0) {
+      const lines = problems.map((p) => `  ${formatProblem(p)}`).join('\n');
       throw new InfraSandboxError(
         `${file} has problems, so the guard cannot tell what production is; nothing was run.\n${lines}`,
         ExitCode.usage,
       );
     }
-    config = loaded.config;
+    if (loaded.ok) config = loaded.config;
   }
   const parser = g.inventoryParser ?? 'auto';
   if (!['builtin', 'ansible', 'auto'].includes(parser)) {
@@ -109,10 +119,58 @@ async function guardOptions(g: GuardGlobal) {
   return { cwd, env: process.env, config, configFile: file, inventoryParser: parser as InventoryParserChoice };
 }
 
+/**
+ * A production network the schema lets through but that is no network (`192.168.1.0/33`, `10/8`):
+ * the guard would have to block everything, so it is bad input (exit 2) with its place in the file.
+ */
+function brokenProductionNetworks(file: string, config: WorkspaceConfig): ConfigProblem[] {
+  const broken = boundaryProblems(boundaryFromConfig(config)).filter((p) => p.key.startsWith('production.networks'));
+  if (broken.length === 0) return [];
+  let place = (_index: number) => ({ line: 1, column: 1 });
+  try {
+    const lineCounter = new LineCounter();
+    const doc = parseDocument(readFileSync(file, 'utf8'), { lineCounter });
+    place = (index) => {
+      const node = doc.getIn(['production', 'networks', index], true);
+      const offset = isNode(node) && node.range ? node.range[0] : 0;
+      const { line, col } = lineCounter.linePos(offset);
+      return { line, column: col };
+    };
+  } catch {
+    // The file was valid a moment ago; without positions the key still says where.
+  }
+  return broken.map((p) => {
+    const index = Number(/\[(\d+)\]$/.exec(p.key)?.[1] ?? 0);
+    const { line, column } = place(index);
+    return {
+      file,
+      line,
+      column,
+      endLine: line,
+      endColumn: column,
+      key: p.key,
+      message: `${JSON.stringify(p.value)} ${p.message}`,
+    };
+  });
+}
+
+/** `file:line:col: message`, or just `file: message` when there is no line (a tool's own failure). */
+function formatInputProblem(p: InputProblem): string {
+  return `${p.file}${p.line > 0 ? `:${p.line}${p.column ? `:${p.column}` : ''}` : ''}: ${p.message}`;
+}
+
+/** What the verdict log keeps: a command refused for unreadable input was blocked, whatever its targets said. */
+function recorded(result: GuardResult): Verdict {
+  const { verdict, problems } = result;
+  if (problems.length === 0) return verdict;
+  const more = problems.length > 1 ? ` (+${problems.length - 1} more)` : '';
+  return { ...verdict, verdict: 'block', reason: `cannot decide: ${formatInputProblem(problems[0])}${more}` };
+}
+
 function report(result: GuardResult, json: boolean, mode: 'check' | 'exec'): number {
   const { verdict, problems } = result;
   if (problems.length > 0) {
-    const lines = problems.map((p) => `${p.file}:${p.line}${p.column ? `:${p.column}` : ''}: ${p.message}`);
+    const lines = problems.map(formatInputProblem);
     if (json) printJson({ verdict: 'block', problems, targets: verdict.targets, reason: 'bad input' });
     process.stderr.write(
       `infra-sandbox: cannot decide — ${problems.length === 1 ? 'an input is' : 'inputs are'} unreadable; nothing was run.\n${lines.map((l) => `  ${l}`).join('\n')}\n`,
@@ -125,10 +183,11 @@ function report(result: GuardResult, json: boolean, mode: 'check' | 'exec'): num
     process.stderr.write(`${formatVerdict(verdict, { color: process.stderr.isTTY === true })}\n`);
     return ExitCode.blocked;
   }
-  if (!json && (mode === 'check' || verdict.notes.length > 0)) {
-    const text = formatVerdict(verdict, { color: process.stderr.isTTY === true });
-    if (mode === 'check') process.stdout.write(`${text}\n`);
-    else if (text.trim()) process.stderr.write(`${text}\n`);
+  // `check` shows the whole verdict; an allowed `exec` stays quiet unless something needs a warning.
+  if (!json && mode === 'check') {
+    process.stdout.write(`${formatVerdict(verdict, { color: process.stdout.isTTY === true, detail: true })}\n`);
+  } else if (!json && verdictWarnings(verdict).length > 0) {
+    process.stderr.write(`${formatVerdict(verdict, { color: process.stderr.isTTY === true })}\n`);
   }
   return ExitCode.ok;
 }
@@ -137,16 +196,16 @@ async function guardExec(argv: string[], g: GuardGlobal): Promise<number> {
   if (argv.length === 0) throw new InfraSandboxError('guard exec needs a command after --', ExitCode.usage);
   const options = await guardOptions(g);
   const result = await guardCommand(argv, options);
-  if (options.configFile && options.config) await recordVerdict(options.configFile, options.cwd, result.verdict);
+  if (options.configFile && options.config) await recordVerdict(options.configFile, options.cwd, recorded(result));
   const code = report(result, g.json === true, 'exec');
   if (code !== ExitCode.ok) return code;
 
-  // The real command: on PATH without the shim folder, so a shim never finds itself.
+  // The real command: on PATH without the shims, so a shim never finds itself (or another window's).
   const [command, ...args] = argv;
-  const searchPath = pathWithout(process.env.PATH, [process.env[SHIM_DIR_ENV]]);
-  const executable = command.includes('/')
-    ? which(isAbsolute(command) ? command : resolve(options.cwd, command), searchPath)
-    : which(command, searchPath);
+  const shimDir = process.env[SHIM_DIR_ENV];
+  const path = command.includes('/') ? resolve(options.cwd, command) : undefined;
+  const executable =
+    path && !isShim(path) ? which(path) : whichReal(path ? basename(path) : command, process.env.PATH, shimDir);
   if (!executable) {
     throw new InfraSandboxError(
       `${command}: not found on PATH (the guard allowed it, but there is no such command to run). ${installHint(command)}`,

@@ -7,17 +7,50 @@ import type { ResolvedTarget, Verdict } from './types';
 export interface FormatOptions {
   /** ANSI colours (only for a TTY). */
   color?: boolean;
-  /** How many blocking targets are shown before "(+N more …)"; default 3. */
+  /** How many targets are shown before "(+N more …)"; default 3 for a block, 20 for a detailed allow. */
   maxTargets?: number;
+  /** `guard check`: an allow lists its targets with their chains, and every warning and note. */
+  detail?: boolean;
+}
+
+/**
+ * The notes that need the reader's attention whatever the verdict: a target let through although
+ * it could not be placed (`guard.onUnresolved: warn`). `guard exec` prints nothing else on an allow.
+ */
+export function verdictWarnings(v: Verdict): string[] {
+  return v.notes.filter(isWarning);
+}
+
+function isWarning(note: string): boolean {
+  return /\bguard\.onUnresolved is warn\.?$/.test(note);
 }
 
 export function formatVerdict(v: Verdict, opts: FormatOptions = {}): string {
   const c = painter(opts.color === true);
   const cmd = v.command?.length ? ` ${displayCommand(v.command)}` : '';
   if (v.verdict === 'allow') {
-    if (v.notes.length === 0) return `infra-sandbox: ${c.green('allowed')}${cmd} — ${lowerFirst(v.reason)}`;
-    const more = v.notes.length > 1 ? ` (+${v.notes.length - 1} more)` : '';
-    return `infra-sandbox: ${c.green('allowed')}${cmd} — ${c.yellow('note:')} ${v.notes[0]}${more}`;
+    const allowed = `infra-sandbox: ${c.green('allowed')}${cmd}`;
+    const warnings = verdictWarnings(v);
+    const notes = v.notes.filter((n) => !isWarning(n));
+    if (opts.detail) {
+      const lines = [`${allowed} — ${lowerFirst(v.reason)}`];
+      const shown = Math.max(1, opts.maxTargets ?? 20);
+      for (const t of v.targets.slice(0, shown)) lines.push(`  ${targetLine(t, c)}`);
+      const rest = v.targets.length - shown;
+      if (rest > 0) lines.push(c.dim(`  (+${rest} more ${rest === 1 ? 'target' : 'targets'}; --json lists them all)`));
+      lines.push(...warnings.map((w) => `  ${c.yellow('warning:')} ${w}`), ...notes.map((n) => `  note: ${n}`));
+      return lines.join('\n');
+    }
+    // Warnings first and all of them: a note in front must never hide one behind "(+N more)".
+    if (warnings.length > 0) {
+      return [
+        `${allowed} — ${c.yellow('warning:')} ${warnings[0]}`,
+        ...warnings.slice(1).map((w) => `  ${c.yellow('warning:')} ${w}`),
+      ].join('\n');
+    }
+    if (notes.length === 0) return `${allowed} — ${lowerFirst(v.reason)}`;
+    const more = notes.length > 1 ? ` (+${notes.length - 1} more)` : '';
+    return `${allowed} — ${c.yellow('note:')} ${notes[0]}${more}`;
   }
 
   const blocking = v.targets.filter((t) => t.production);
@@ -58,7 +91,9 @@ function painter(on: boolean): Painter {
 /** `pi2 → ansible_host pi2.lan (host_vars/pi2.yml:3) → 192.168.1.202 ∈ 192.168.1.0/24 production` */
 function targetLine(t: ResolvedTarget, c: Painter): string {
   const chain = [...t.chain];
-  const head = chain.length > 0 && chain[0] === t.name ? [] : [t.name];
+  // No `192.168.1.10 → admin@192.168.1.10 (argv[1])`: the first hop already names the target.
+  const first = (chain[0] ?? '').replace(/ \([^()]*\)$/, '').replace(/^[^@\s/]+@/, '');
+  const head = chain.length > 0 && (chain[0] === t.name || first === t.name) ? [] : [t.name];
   // Say where the target came from unless a hop already does.
   if (t.source && !chain.some((hop) => hop.includes(t.source))) {
     if (head.length > 0) head[0] = `${head[0]} (${t.source})`;

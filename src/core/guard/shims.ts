@@ -1,5 +1,7 @@
+import { closeSync, openSync, readSync } from 'node:fs';
 import { chmod, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { which } from '../exec/which';
 
 /** Environment variable naming the shim folder, so `guard exec` can skip it when it looks for the real tool. */
 export const SHIM_DIR_ENV = 'INFRA_SANDBOX_SHIM_DIR';
@@ -16,6 +18,8 @@ export interface ShimRuntime {
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
+/** The second line of every shim: how a shim is recognised, whichever window wrote it. */
+const MARKER = '# Infra Sandbox guard shim for';
 
 /** A POSIX shell word in single quotes: the one safe spelling for any path. */
 function quote(s: string): string {
@@ -32,7 +36,7 @@ export function shimScript(command: string, runtime: ShimRuntime): string {
   const env = runtime.electron ? 'ELECTRON_RUN_AS_NODE=1 ' : '';
   return [
     '#!/bin/sh',
-    `# Infra Sandbox guard shim for \`${command}\` (generated; the setting infraSandbox.guard.terminalShims turns it off).`,
+    `${MARKER} \`${command}\` (generated; the setting infraSandbox.guard.terminalShims turns it off).`,
     `# It asks the production guard first; blocked commands never start (exit 3).`,
     `${env}exec ${quote(runtime.executable)} ${quote(runtime.cli)} guard exec -- ${command} "$@"`,
     '',
@@ -66,4 +70,36 @@ export function pathWithout(pathEnv: string | undefined, exclude: readonly (stri
     .split(':')
     .filter((d) => d && !drop.has(d.replace(/\/+$/, '')))
     .join(':');
+}
+
+/**
+ * The real `command`: the first on PATH that is not a guard shim. The shim folder named by
+ * INFRA_SANDBOX_SHIM_DIR is skipped, and so is any other shim — another window's folder left on
+ * PATH, or a terminal that lost the variable — which would otherwise run `guard exec` for ever.
+ */
+export function whichReal(
+  command: string,
+  pathEnv: string | undefined,
+  shimDir: string | undefined,
+): string | undefined {
+  for (const dir of pathWithout(pathEnv, [shimDir]).split(':')) {
+    const found = dir ? which(command, dir) : undefined;
+    if (found && !isShim(found)) return found;
+  }
+  return undefined;
+}
+
+/** Whether `file` is a shim written by `writeShims` (it reads the first 256 bytes). */
+export function isShim(file: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    const head = Buffer.alloc(256);
+    const n = readSync(fd, head, 0, head.length, 0);
+    return head.subarray(0, n).toString('utf8').includes(MARKER);
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }

@@ -177,7 +177,7 @@ describe('guard decision against a real dnsmasq', () => {
     ]);
     assert.equal(
       formatVerdict(warn),
-      'infra-sandbox: allowed — note: missing.example.test did not resolve (NXDOMAIN); allowed because guard.onUnresolved is warn.',
+      'infra-sandbox: allowed — warning: missing.example.test did not resolve (NXDOMAIN); allowed because guard.onUnresolved is warn.',
     );
     assert.equal(formatVerdict(warn).split('\n').length, 1);
 
