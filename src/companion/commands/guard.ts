@@ -1,19 +1,10 @@
 import { type Command } from 'commander';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { basename, resolve } from 'node:path';
-import { isNode, LineCounter, parseDocument } from 'yaml';
-import {
-  findConfigUpward,
-  formatProblem,
-  loadConfig,
-  type ConfigProblem,
-  type WorkspaceConfig,
-} from '../../core/config';
+import { findConfigUpward, formatProblem, loadConfig, type WorkspaceConfig } from '../../core/config';
 import { InfraSandboxError, installHint, which } from '../../core/exec';
 import { ExitCode } from '../../core/exitCodes';
-import { boundaryFromConfig, boundaryProblems } from '../../core/guard/boundary';
 import { formatVerdict, verdictWarnings } from '../../core/guard/format';
 import { guardCommand, guardTargets, type GuardResult } from '../../core/guard/guard';
 import { CONFIG_ENV, isShim, SHIM_DIR_ENV, whichReal } from '../../core/guard/shims';
@@ -42,7 +33,7 @@ export function registerGuardCommands(program: Command): void {
     .option('--tf-dir <dir>', 'OpenTofu/Terraform directory: its backend and provider endpoints')
     .addHelpText(
       'after',
-      '\nExample:\n  infra-sandbox guard check --inventory ansible/inventories/production --limit pi2',
+      '\nExample:\n  infra-sandbox guard check --inventory ansible/inventories/production/hosts.ini --limit pi2',
     )
     .action(async (opts: CheckOptions, cmd: Command) => {
       const g = cmd.optsWithGlobals<GuardGlobal & CheckOptions>();
@@ -71,6 +62,9 @@ export function registerGuardCommands(program: Command): void {
     .command('exec')
     .description('Run a command only if none of its targets is production; otherwise refuse (exit 3).')
     .argument('<command...>', 'the command and its arguments, after --')
+    .showHelpAfterError(
+      '(put -- before the command, so its options stay its own: infra-sandbox guard exec -- CMD ARGS…)',
+    )
     .addHelpText(
       'after',
       '\nExample:\n  infra-sandbox guard exec -- ansible-playbook -i inventories/production site.yml\n\nAllowed: the real command runs with its own stdio and exit code. Blocked: nothing runs, exit 3.',
@@ -99,59 +93,28 @@ async function guardOptions(g: GuardGlobal) {
       ? resolve(cwd, process.env[CONFIG_ENV])
       : findConfigUpward(cwd);
   let config: WorkspaceConfig | undefined;
+  if (!file) {
+    process.stderr.write(
+      'infra-sandbox: warning: no infra-sandbox.yaml here or above (and no --config): there is no production boundary, so nothing counts as production.\n',
+    );
+  }
   if (file) {
     const loaded = await loadConfig(file);
-    // Fail closed: with a broken boundary nothing can be decided, so nothing runs.
-    const problems = loaded.ok ? brokenProductionNetworks(file, loaded.config) : loaded.problems;
-    if (problems.length > 0) {
-      const lines = problems.map((p) => `  ${formatProblem(p)}`).join('\n');
+    // Fail closed: with a broken boundary (validation checks the networks too) nothing runs.
+    if (!loaded.ok) {
+      const lines = loaded.problems.map((p) => `  ${formatProblem(p)}`).join('\n');
       throw new InfraSandboxError(
         `${file} has problems, so the guard cannot tell what production is; nothing was run.\n${lines}`,
         ExitCode.usage,
       );
     }
-    if (loaded.ok) config = loaded.config;
+    config = loaded.config;
   }
   const parser = g.inventoryParser ?? 'auto';
   if (!['builtin', 'ansible', 'auto'].includes(parser)) {
     throw new InfraSandboxError(`--inventory-parser must be builtin, ansible or auto (got ${parser})`, ExitCode.usage);
   }
   return { cwd, env: process.env, config, configFile: file, inventoryParser: parser as InventoryParserChoice };
-}
-
-/**
- * A production network the schema lets through but that is no network (`192.168.1.0/33`, `10/8`):
- * the guard would have to block everything, so it is bad input (exit 2) with its place in the file.
- */
-function brokenProductionNetworks(file: string, config: WorkspaceConfig): ConfigProblem[] {
-  const broken = boundaryProblems(boundaryFromConfig(config)).filter((p) => p.key.startsWith('production.networks'));
-  if (broken.length === 0) return [];
-  let place = (_index: number) => ({ line: 1, column: 1 });
-  try {
-    const lineCounter = new LineCounter();
-    const doc = parseDocument(readFileSync(file, 'utf8'), { lineCounter });
-    place = (index) => {
-      const node = doc.getIn(['production', 'networks', index], true);
-      const offset = isNode(node) && node.range ? node.range[0] : 0;
-      const { line, col } = lineCounter.linePos(offset);
-      return { line, column: col };
-    };
-  } catch {
-    // The file was valid a moment ago; without positions the key still says where.
-  }
-  return broken.map((p) => {
-    const index = Number(/\[(\d+)\]$/.exec(p.key)?.[1] ?? 0);
-    const { line, column } = place(index);
-    return {
-      file,
-      line,
-      column,
-      endLine: line,
-      endColumn: column,
-      key: p.key,
-      message: `${JSON.stringify(p.value)} ${p.message}`,
-    };
-  });
 }
 
 /** `file:line:col: message`, or just `file: message` when there is no line (a tool's own failure). */

@@ -1,5 +1,7 @@
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { Resolver as DnsResolver } from 'node:dns';
+import { boundaryFromConfig, boundaryProblems } from '../guard/boundary';
 import { compileConfigSchema } from './compiledSchema';
 import type { ConfigProblem, ConfigResult, WorkspaceConfig } from './types';
 
@@ -160,7 +162,7 @@ function firstLine(message: string): string {
   return message.split('\n')[0].trim();
 }
 
-/** Checks the schema cannot express: gates must name sandboxes that exist. */
+/** Checks the schema cannot express: gates must name sandboxes that exist; networks must be networks. */
 function crossReferences(
   doc: Document,
   config: WorkspaceConfig,
@@ -185,5 +187,34 @@ function crossReferences(
       );
     });
   }
+  // The boundary: networks that are no networks (`192.168.1.0/33`, `10/8`) and empty patterns.
+  for (const p of boundaryProblems(boundaryFromConfig(config))) {
+    const path = p.key
+      .split(/\.|\[(\d+)\]/)
+      .filter((x) => x !== undefined && x !== '')
+      .map((x) => (/^\d+$/.test(x) ? Number(x) : x));
+    const node = doc.getIn(path, true) as Node | undefined;
+    const [s, e] = node?.range ?? [0, 0];
+    problems.push(
+      at(s, e, dotted(path), `${JSON.stringify(p.value)}${p.message.startsWith('"') ? ':' : ''} ${p.message}`),
+    );
+  }
+  (config.guard?.dnsServers ?? []).forEach((server, i) => {
+    try {
+      new DnsResolver().setServers([server]);
+    } catch {
+      const path = ['guard', 'dnsServers', i];
+      const node = doc.getIn(path, true) as Node | undefined;
+      const [s, e] = node?.range ?? [0, 0];
+      problems.push(
+        at(
+          s,
+          e,
+          dotted(path),
+          `${JSON.stringify(server)} is not an IP address with an optional port (1.2.3.4, 1.2.3.4:53, [::1]:53)`,
+        ),
+      );
+    }
+  });
   return problems;
 }

@@ -69,7 +69,7 @@ export function formatVerdict(v: Verdict, opts: FormatOptions = {}): string {
   lines.push(
     onlyUnresolved
       ? 'The guard cannot tell where this goes, so it counts as production. Fix the name or its DNS (guard.dnsServers), or set guard.onUnresolved: warn in infra-sandbox.yaml.'
-      : 'This is production. Run it against a sandbox (see "infra-sandbox sandbox list"), or open a production window: infra-sandbox env use production --reason "…" (allowed only with a passing gate for what it applies).',
+      : `This is production: point it at a sandbox instead. This version has no override (production windows with a passing gate come with the ledger); to act on production anyway, run the tool by its full path, e.g. /usr/bin/${(v.command?.[0] ?? 'ssh').split('/').pop()}.`,
   );
   return lines.join('\n');
 }

@@ -15,6 +15,8 @@ export interface ShimRuntime {
   cli: string;
   /** Set ELECTRON_RUN_AS_NODE=1 for the runtime (VS Code's Electron). */
   electron: boolean;
+  /** `guard --inventory-parser` for the commands (the setting infraSandbox.guard.inventoryParser); default auto. */
+  inventoryParser?: 'auto' | 'builtin' | 'ansible';
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
@@ -34,11 +36,14 @@ function quote(s: string): string {
 export function shimScript(command: string, runtime: ShimRuntime): string {
   if (!NAME.test(command)) throw new Error(`not a command name a shim can stand for: ${JSON.stringify(command)}`);
   const env = runtime.electron ? 'ELECTRON_RUN_AS_NODE=1 ' : '';
+  const parser = runtime.inventoryParser ?? 'auto';
+  if (!['auto', 'builtin', 'ansible'].includes(parser)) throw new Error(`not an inventory parser: ${parser}`);
+  const guardArgs = parser === 'auto' ? 'guard' : `guard --inventory-parser ${parser}`;
   return [
     '#!/bin/sh',
     `${MARKER} \`${command}\` (generated; the setting infraSandbox.guard.terminalShims turns it off).`,
     `# It asks the production guard first; blocked commands never start (exit 3).`,
-    `${env}exec ${quote(runtime.executable)} ${quote(runtime.cli)} guard exec -- ${command} "$@"`,
+    `${env}exec ${quote(runtime.executable)} ${quote(runtime.cli)} ${guardArgs} exec -- ${command} "$@"`,
     '',
   ].join('\n');
 }

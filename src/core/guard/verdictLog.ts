@@ -1,4 +1,4 @@
-import { appendFile, mkdir, open } from 'node:fs/promises';
+import { appendFile, mkdir, open, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Verdict } from './types';
 
@@ -34,9 +34,21 @@ export async function recordVerdict(configFile: string, cwd: string, v: Verdict)
     const file = verdictLogPath(configFile);
     await mkdir(dirname(file), { recursive: true });
     await appendFile(file, `${JSON.stringify(record)}\n`, { mode: 0o600 });
+    if ((await stat(file)).size > MAX_LOG_BYTES) await trim(file);
   } catch {
     // The record is a convenience for the Guard view; the verdict itself has been printed.
   }
+}
+
+/** The log is trimmed to its newest quarter when it passes 1 MiB (thousands of verdicts). */
+const MAX_LOG_BYTES = 1024 * 1024;
+
+async function trim(file: string): Promise<void> {
+  const text = await readFile(file, 'utf8');
+  const keep = text.slice(text.length - MAX_LOG_BYTES / 4);
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, keep.slice(keep.indexOf('\n') + 1), { mode: 0o600 });
+  await rename(tmp, file);
 }
 
 /** The last `count` records, newest first, reading only the file's tail. */

@@ -39,7 +39,11 @@ export class TerminalShims implements vscode.Disposable {
     this.disposables.push(
       config.onDidChange((s) => void this.update(s)),
       vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration('infraSandbox.guard.terminalShims')) void this.update(config.current);
+        if (
+          e.affectsConfiguration('infraSandbox.guard.terminalShims') ||
+          e.affectsConfiguration('infraSandbox.guard.inventoryParser')
+        )
+          void this.update(config.current);
       }),
       vscode.workspace.onDidGrantWorkspaceTrust(() => void this.update(config.current)),
     );
@@ -63,6 +67,9 @@ export class TerminalShims implements vscode.Disposable {
         executable: process.execPath,
         cli: vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'cli.js').fsPath,
         electron: typeof process.versions.electron === 'string',
+        inventoryParser: vscode.workspace
+          .getConfiguration('infraSandbox.guard')
+          .get<'auto' | 'builtin' | 'ansible'>('inventoryParser', 'auto'),
       });
       collection.description = `Infra Sandbox: ${written.join(', ')} typed in this terminal go through the production guard first (blocked commands never start). Setting: infraSandbox.guard.terminalShims.`;
       collection.persistent = false;

@@ -300,7 +300,7 @@ describe('guard decision against a real dnsmasq', () => {
       '  db.corp.example (argv[5]) → db.corp.example A 192.168.1.10 → 192.168.1.10 ∈ 192.168.1.0/24 production → host *.corp.example production',
       '  split.example.test (argv[6]) → split.example.test A 127.0.0.5, 192.168.1.66 → 192.168.1.66 ∈ 192.168.1.0/24 production → 127.0.0.5 ∈ 127.0.0.0/8 sandbox',
       '  (+2 more production targets)',
-      'This is production. Run it against a sandbox (see "infra-sandbox sandbox list"), or open a production window: infra-sandbox env use production --reason "…" (allowed only with a passing gate for what it applies).',
+      'This is production: point it at a sandbox instead. This version has no override (production windows with a passing gate come with the ledger); to act on production anyway, run the tool by its full path, e.g. /usr/bin/ansible-playbook.',
     ]);
     assert.equal(lines.length, 6);
     assert.match(v.reason, /^pi2 \(host_vars\/pi2\.yml:3\) is production: .* \(and 4 more production targets\)\.$/);

@@ -177,7 +177,7 @@ function assertRefused(r: Result, code: number, ws: Workspace, fake: string): vo
   assert.doesNotMatch(r.stderr, /^\s+at /m, 'no stack trace');
 }
 
-const PROCEED = /Run it against a sandbox .*infra-sandbox env use production --reason/;
+const PROCEED = /point it at a sandbox instead\. This version has no override .*run the tool by its full path/;
 
 // ---------------------------------------------------------------------------------------------
 
