@@ -42,7 +42,16 @@ const standaloneSchema = {
 const node = { ...common, platform: 'node', target: 'node20', format: 'cjs', plugins: [standaloneSchema] };
 
 const builds = [
-  { ...node, entryPoints: { extension: 'src/extension/extension.ts' }, outdir: 'dist', external: ['vscode'] },
+  // The extension in two files: what activation needs, and the rest (src/extension/lazy.ts), which
+  // src/extension/loadLazy.ts requires from beside it after activation.
+  {
+    ...node,
+    entryPoints: { extension: 'src/extension/extension.ts' },
+    outdir: 'dist',
+    external: ['vscode'],
+    define: { ...common.define, __INFRA_SANDBOX_LAZY__: JSON.stringify('./extension-lazy.js') },
+  },
+  { ...node, entryPoints: { 'extension-lazy': 'src/extension/lazy.ts' }, outdir: 'dist', external: ['vscode'] },
   {
     ...node,
     entryPoints: { cli: 'src/companion/main.ts' },

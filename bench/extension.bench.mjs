@@ -25,7 +25,10 @@ export async function run() {
   const p50 = percentile(samples, 50);
   const p95 = percentile(samples, 95);
   const kb = (file) => statSync(`${root}${file}`).size / 1000;
-  const extension = kb('dist/extension.js');
+  // The extension ships as two files: what activation compiles, and the rest, loaded after it.
+  const activation = kb('dist/extension.js');
+  const lazy = kb('dist/extension-lazy.js');
+  const extension = activation + lazy;
   const cli = kb('dist/cli.js');
   const webview = kb('dist/webview/dashboard.js');
   const vsix = kb('dist-pkg/infra-sandbox.vsix');
@@ -37,9 +40,9 @@ export async function run() {
       ok: p50 <= 30,
     },
     {
-      measure: 'extension bundle, minified',
+      measure: 'extension bundle, minified (activation file + the part loaded after activation)',
       budget: '≤ 500 KB',
-      result: `${extension.toFixed(0)} KB`,
+      result: `${extension.toFixed(0)} KB (${activation.toFixed(0)} + ${lazy.toFixed(0)})`,
       ok: extension <= 500,
     },
     { measure: 'CLI/companion bundle, minified', budget: '(none)', result: `${cli.toFixed(0)} KB`, ok: true },

@@ -1,7 +1,7 @@
 // `npm run package`: production build, then a .vsix with vsce; checks the SPEC §9 size budget and
 // that no source or test file slipped past the .vscodeignore allow-list.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const out = join('dist-pkg', 'infra-sandbox.vsix');
@@ -22,6 +22,10 @@ const leaked = entries.filter((e) => /^extension\/(src|test|bench|scripts|node_m
 const size = statSync(out).size;
 console.log(`${out}: ${(size / 1024).toFixed(0)} KiB, ${entries.length} files`);
 if (leaked.length) fail(`source or test files in the package: ${leaked.join(', ')}`);
+// Every bundle esbuild wrote must be in the package (the extension loads dist/extension-lazy.js itself).
+const bundles = readdirSync('dist', { recursive: true }).filter((f) => String(f).endsWith('.js'));
+const missing = bundles.filter((f) => !entries.includes(`extension/dist/${f}`));
+if (missing.length) fail(`bundles left out by .vscodeignore: ${missing.map((f) => `dist/${f}`).join(', ')}`);
 if (size > 2 * 1024 * 1024) fail(`the package is over the 2 MB budget`);
 
 function step(cmd, args) {

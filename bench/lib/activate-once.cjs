@@ -56,7 +56,13 @@ require.cache.vscode = { id: 'vscode', filename: 'vscode', loaded: true, exports
 const bundle = process.argv[2];
 const started = performance.now();
 const extension = require(bundle);
-const context = { subscriptions: [], extensionUri: stub(), extension: stub() };
+const context = {
+  subscriptions: [],
+  extensionUri: stub(),
+  extension: stub(),
+  environmentVariableCollection: stub(),
+  globalStorageUri: { fsPath: require('node:path').join(require('node:os').tmpdir(), 'isb-bench-storage') },
+};
 extension.activate(context);
 const elapsed = performance.now() - started;
 process.stdout.write(`${elapsed.toFixed(3)}\n`);

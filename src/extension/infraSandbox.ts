@@ -1,8 +1,7 @@
 import * as vscode from 'vscode';
 import { WorkspaceConfigService, type ConfigSnapshot } from './config/workspaceConfig';
-import { AmbientEnvironment, type AmbientState } from './guard/ambient';
-import { GuardDiagnostics } from './guard/guardDiagnostics';
-import { TerminalShims } from './guard/terminalShims';
+import type { AmbientState } from './guard/ambient';
+import { loadLazy } from './loadLazy';
 import { createLog } from './log';
 import { registerCommands } from './registerCommands';
 import { registerViews } from './registerViews';
@@ -17,32 +16,45 @@ export class InfraSandbox implements vscode.Disposable {
     const log = this.log;
     const config = new WorkspaceConfigService(log);
     const statusBar = new EnvironmentStatusBar();
-    const ambient = new AmbientEnvironment(config, log);
-    const shims = new TerminalShims(context, config, log);
-    const guardDiagnostics = new GuardDiagnostics(config, log);
+    let ambient: AmbientState = { production: undefined, checkedAt: 0 };
     this.disposables.push(
       log,
       config,
       statusBar,
-      ambient,
-      shims,
-      guardDiagnostics,
       config.onDidChange((s) => {
-        statusBar.set(environmentOf(s, ambient.current));
+        statusBar.set(environmentOf(s, ambient));
         void vscode.commands.executeCommand('setContext', 'infraSandbox:hasConfig', s.state === 'loaded');
       }),
-      ambient.onDidChange((a) => statusBar.set(environmentOf(config.current, a))),
       ...registerCommands({ extensionUri: context.extensionUri, config, log }),
       ...registerViews(context.extensionUri, config),
     );
     log.info(
       `Infra Sandbox ${String(context.extension.packageJSON.version)} activated; workspace trusted: ${vscode.workspace.isTrusted}`,
     );
-    // Read the config after activation returns, never on its path.
-    setImmediate(() => void config.refresh());
+    // After activation returns, never on its path: the guard's surfaces (loaded on demand), then the config.
+    setImmediate(() => {
+      Promise.resolve()
+        .then(() => {
+          const { startGuard } = loadLazy();
+          if (this.disposed) return;
+          const guard = startGuard(context, config, log);
+          this.disposables.push(
+            guard.disposable,
+            guard.ambient.onDidChange((a) => {
+              ambient = a;
+              statusBar.set(environmentOf(config.current, a));
+            }),
+          );
+        })
+        .catch((err: unknown) => log.error(`the production guard's editor surfaces did not start: ${String(err)}`))
+        .finally(() => void config.refresh());
+    });
   }
 
+  private disposed = false;
+
   dispose(): void {
+    this.disposed = true;
     vscode.Disposable.from(...this.disposables.reverse()).dispose();
   }
 }

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import type { ConfigProblem, ConfigResult } from '../../core/config/types';
 import type { Logger } from '../../core/log';
+import { loadLazy } from '../loadLazy';
 
 export const CONFIG_FILE_NAME = 'infra-sandbox.yaml';
 
@@ -89,8 +90,8 @@ export class WorkspaceConfigService implements vscode.Disposable {
   }
 
   private async validateText(uri: vscode.Uri, text: string): Promise<void> {
-    // Loaded on first use: the validator (yaml + ajv) stays off the activation path.
-    const { validateConfigText } = await import('../../core/config/validate');
+    // Loaded on first use: the validator (yaml + the schema's checks) stays off the activation path.
+    const { validateConfigText } = loadLazy();
     const result = validateConfigText(uri.fsPath, text);
     this.diagnostics.set(uri, result.ok ? [] : result.problems.map(toDiagnostic));
     if (!result.ok) this.log.info(`${uri.fsPath}: ${result.problems.length} problem(s)`);

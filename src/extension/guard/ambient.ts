@@ -35,6 +35,7 @@ export class AmbientEnvironment implements vscode.Disposable {
       vscode.workspace.onDidGrantWorkspaceTrust(() => this.schedule()),
     );
     this.watchKubeconfigs();
+    if (config.current.state !== 'loading') this.schedule(0);
   }
 
   get current(): AmbientState {

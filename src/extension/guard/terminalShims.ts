@@ -47,6 +47,7 @@ export class TerminalShims implements vscode.Disposable {
       }),
       vscode.workspace.onDidGrantWorkspaceTrust(() => void this.update(config.current)),
     );
+    if (config.current.state !== 'loading') void this.update(config.current);
   }
 
   get folder(): string {
