@@ -4,6 +4,7 @@ import { InfraSandboxError } from '../core/exec';
 import { registerConfigCommands } from './commands/config';
 import { registerGuardCommands } from './commands/guard';
 import { registerInitCommand } from './commands/init';
+import { registerLedgerCommand } from './commands/ledger';
 import { registerPlannedCommands } from './commands/planned';
 import { VERSION } from './version';
 
@@ -37,6 +38,7 @@ function buildProgram(): Command {
   registerInitCommand(program);
   registerConfigCommands(program);
   registerGuardCommands(program);
+  registerLedgerCommand(program);
   registerPlannedCommands(program);
   configure(program);
   return program;

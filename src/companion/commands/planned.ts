@@ -42,7 +42,6 @@ export function registerPlannedCommands(program: Command): void {
     'plan summary checked against policy',
   );
 
-  planned(program.command('ledger'), 'gate runs, lifecycle events and drills');
   const promote = program.command('promote').description('Promotion to production.');
   planned(promote.command('check').argument('<path>'), 'is there a passing gate for this exact content?');
 

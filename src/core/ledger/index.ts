@@ -1,0 +1,1 @@
+export { appendLedger, ledgerPath, readLedger, type LedgerContents, type ReadLedgerOptions } from './ledger';
