@@ -39,7 +39,15 @@ const standaloneSchema = {
   },
 };
 
-const node = { ...common, platform: 'node', target: 'node20', format: 'cjs', plugins: [standaloneSchema] };
+// ws loads these optional native speed-ups inside try/catch; they are not installed and not needed.
+const node = {
+  ...common,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  plugins: [standaloneSchema],
+  external: ['bufferutil', 'utf-8-validate'],
+};
 
 const builds = [
   // The extension in two files: what activation needs, and the rest (src/extension/lazy.ts), which
@@ -48,10 +56,15 @@ const builds = [
     ...node,
     entryPoints: { extension: 'src/extension/extension.ts' },
     outdir: 'dist',
-    external: ['vscode'],
+    external: [...node.external, 'vscode'],
     define: { ...common.define, __INFRA_SANDBOX_LAZY__: JSON.stringify('./extension-lazy.js') },
   },
-  { ...node, entryPoints: { 'extension-lazy': 'src/extension/lazy.ts' }, outdir: 'dist', external: ['vscode'] },
+  {
+    ...node,
+    entryPoints: { 'extension-lazy': 'src/extension/lazy.ts' },
+    outdir: 'dist',
+    external: [...node.external, 'vscode'],
+  },
   {
     ...node,
     entryPoints: { cli: 'src/companion/main.ts' },

@@ -5,7 +5,9 @@ import { registerConfigCommands } from './commands/config';
 import { registerGuardCommands } from './commands/guard';
 import { registerInitCommand } from './commands/init';
 import { registerLedgerCommand } from './commands/ledger';
+import { registerOpsCommand } from './commands/ops';
 import { registerPlannedCommands } from './commands/planned';
+import { registerServeCommand } from './commands/serve';
 import { VERSION } from './version';
 
 /** `infra-sandbox`: the CLI for people and CI (SPEC §4). Returns the process exit code. */
@@ -40,6 +42,8 @@ function buildProgram(): Command {
   registerGuardCommands(program);
   registerLedgerCommand(program);
   registerPlannedCommands(program);
+  registerServeCommand(program);
+  registerOpsCommand(program);
   configure(program);
   return program;
 }

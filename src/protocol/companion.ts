@@ -216,6 +216,4 @@ export interface LedgerEntry {
   error?: string;
   [extra: string]: unknown;
 }
-export const QueryLedger = new RequestType<{ configFile: string; limit?: number }, LedgerEntry[], void>(
-  'ledger/query',
-);
+export const QueryLedger = new RequestType<{ configFile: string; limit?: number }, LedgerEntry[], void>('ledger/query');

@@ -1,16 +1,27 @@
 import { type Command } from 'commander';
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
-import { basename, resolve } from 'node:path';
-import { findConfigUpward, formatProblem, loadConfig, type WorkspaceConfig } from '../../core/config';
-import { InfraSandboxError, installHint, which } from '../../core/exec';
+import { resolve } from 'node:path';
+import { InfraSandboxError } from '../../core/exec';
 import { ExitCode } from '../../core/exitCodes';
-import { formatVerdict, verdictWarnings } from '../../core/guard/format';
-import { guardCommand, guardTargets, type GuardResult } from '../../core/guard/guard';
-import { CONFIG_ENV, isShim, SHIM_DIR_ENV, whichReal } from '../../core/guard/shims';
+import { guardCommand, guardTargets, type GuardOptions, type GuardResult } from '../../core/guard/guard';
+import type { InventoryParserChoice } from '../../core/guard/types';
 import { recordVerdict } from '../../core/guard/verdictLog';
-import type { InputProblem, InventoryParserChoice, Verdict } from '../../core/guard/types';
-import { printJson, type GlobalOptions } from '../context';
+import { decideViaCompanion } from '../client';
+import { type GlobalOptions } from '../context';
+import {
+  checkInventoryParser,
+  describeOutcome,
+  guardConfigFile,
+  loadGuardConfig,
+  NO_CONFIG_WARNING,
+  notFoundMessage,
+  realExecutable,
+  recorded,
+} from '../guardDecision';
+
+/** `1`: never ask a running companion (tests, and to compare the two paths). */
+export const NO_COMPANION_ENV = 'INFRA_SANDBOX_NO_COMPANION';
 
 interface GuardGlobal extends GlobalOptions {
   inventoryParser?: InventoryParserChoice;
@@ -84,97 +95,58 @@ interface CheckOptions {
   tfDir?: string;
 }
 
-/** The config the guard decides with: --config, $INFRA_SANDBOX_CONFIG (set in guarded terminals), else upward. */
-async function guardOptions(g: GuardGlobal) {
+/** The options the guard decides with, from this process's cwd and environment. */
+async function guardOptions(g: GuardGlobal): Promise<GuardOptions & { configFile?: string }> {
   const cwd = process.cwd();
-  const file = g.config
-    ? resolve(cwd, g.config)
-    : process.env[CONFIG_ENV]
-      ? resolve(cwd, process.env[CONFIG_ENV])
-      : findConfigUpward(cwd);
-  let config: WorkspaceConfig | undefined;
-  if (!file) {
-    process.stderr.write(
-      'infra-sandbox: warning: no infra-sandbox.yaml here or above (and no --config): there is no production boundary, so nothing counts as production.\n',
-    );
-  }
-  if (file) {
-    const loaded = await loadConfig(file);
-    // Fail closed: with a broken boundary (validation checks the networks too) nothing runs.
-    if (!loaded.ok) {
-      const lines = loaded.problems.map((p) => `  ${formatProblem(p)}`).join('\n');
-      throw new InfraSandboxError(
-        `${file} has problems, so the guard cannot tell what production is; nothing was run.\n${lines}`,
-        ExitCode.usage,
-      );
-    }
-    config = loaded.config;
-  }
-  const parser = g.inventoryParser ?? 'auto';
-  if (!['builtin', 'ansible', 'auto'].includes(parser)) {
-    throw new InfraSandboxError(`--inventory-parser must be builtin, ansible or auto (got ${parser})`, ExitCode.usage);
-  }
-  return { cwd, env: process.env, config, configFile: file, inventoryParser: parser as InventoryParserChoice };
-}
-
-/** `file:line:col: message`, or just `file: message` when there is no line (a tool's own failure). */
-function formatInputProblem(p: InputProblem): string {
-  return `${p.file}${p.line > 0 ? `:${p.line}${p.column ? `:${p.column}` : ''}` : ''}: ${p.message}`;
-}
-
-/** What the verdict log keeps: a command refused for unreadable input was blocked, whatever its targets said. */
-function recorded(result: GuardResult): Verdict {
-  const { verdict, problems } = result;
-  if (problems.length === 0) return verdict;
-  const more = problems.length > 1 ? ` (+${problems.length - 1} more)` : '';
-  return { ...verdict, verdict: 'block', reason: `cannot decide: ${formatInputProblem(problems[0])}${more}` };
+  const file = guardConfigFile(g.config, cwd, process.env);
+  if (!file) process.stderr.write(NO_CONFIG_WARNING);
+  const config = file ? await loadGuardConfig(file) : undefined;
+  return { cwd, env: process.env, config, configFile: file, inventoryParser: checkInventoryParser(g.inventoryParser) };
 }
 
 function report(result: GuardResult, json: boolean, mode: 'check' | 'exec'): number {
-  const { verdict, problems } = result;
-  if (problems.length > 0) {
-    const lines = problems.map(formatInputProblem);
-    if (json) printJson({ verdict: 'block', problems, targets: verdict.targets, reason: 'bad input' });
-    process.stderr.write(
-      `infra-sandbox: cannot decide — ${problems.length === 1 ? 'an input is' : 'inputs are'} unreadable; nothing was run.\n${lines.map((l) => `  ${l}`).join('\n')}\n`,
-    );
-    return ExitCode.usage;
-  }
-  if (json && mode === 'check') printJson(verdict);
-  else if (json) process.stderr.write(`${JSON.stringify(verdict)}\n`);
-  if (verdict.verdict === 'block') {
-    process.stderr.write(`${formatVerdict(verdict, { color: process.stderr.isTTY === true })}\n`);
-    return ExitCode.blocked;
-  }
-  // `check` shows the whole verdict; an allowed `exec` stays quiet unless something needs a warning.
-  if (!json && mode === 'check') {
-    process.stdout.write(`${formatVerdict(verdict, { color: process.stdout.isTTY === true, detail: true })}\n`);
-  } else if (!json && verdictWarnings(verdict).length > 0) {
-    process.stderr.write(`${formatVerdict(verdict, { color: process.stderr.isTTY === true })}\n`);
-  }
-  return ExitCode.ok;
+  const outcome = describeOutcome(result, {
+    mode,
+    json,
+    colorStdout: process.stdout.isTTY === true,
+    colorStderr: process.stderr.isTTY === true,
+  });
+  if (outcome.stdout) process.stdout.write(outcome.stdout);
+  if (outcome.stderr) process.stderr.write(outcome.stderr);
+  return outcome.exitCode;
 }
 
 async function guardExec(argv: string[], g: GuardGlobal): Promise<number> {
   if (argv.length === 0) throw new InfraSandboxError('guard exec needs a command after --', ExitCode.usage);
+  // A warm companion decides (its caches, no second start-up of the parsers); else this process does.
+  if (g.json !== true && process.env[NO_COMPANION_ENV] !== '1') {
+    const env = Object.fromEntries(
+      Object.entries(process.env).filter((e): e is [string, string] => typeof e[1] === 'string'),
+    );
+    const remote = await decideViaCompanion({
+      argv,
+      cwd: process.cwd(),
+      env,
+      ...(g.config ? { configFile: resolve(g.config) } : {}),
+      inventoryParser: checkInventoryParser(g.inventoryParser),
+      color: process.stderr.isTTY === true,
+    });
+    if (remote) {
+      if (remote.message) process.stderr.write(remote.message);
+      if (remote.exitCode !== ExitCode.ok) return remote.exitCode;
+      if (!remote.executable) throw new InfraSandboxError(notFoundMessage(argv[0]), ExitCode.toolMissing);
+      return runInherited(remote.executable, argv[0], argv.slice(1));
+    }
+  }
   const options = await guardOptions(g);
   const result = await guardCommand(argv, options);
   if (options.configFile && options.config) await recordVerdict(options.configFile, options.cwd, recorded(result));
   const code = report(result, g.json === true, 'exec');
   if (code !== ExitCode.ok) return code;
 
-  // The real command: on PATH without the shims, so a shim never finds itself (or another window's).
   const [command, ...args] = argv;
-  const shimDir = process.env[SHIM_DIR_ENV];
-  const path = command.includes('/') ? resolve(options.cwd, command) : undefined;
-  const executable =
-    path && !isShim(path) ? which(path) : whichReal(path ? basename(path) : command, process.env.PATH, shimDir);
-  if (!executable) {
-    throw new InfraSandboxError(
-      `${command}: not found on PATH (the guard allowed it, but there is no such command to run). ${installHint(command)}`,
-      ExitCode.toolMissing,
-    );
-  }
+  const executable = realExecutable(command, options.cwd, process.env);
+  if (!executable) throw new InfraSandboxError(notFoundMessage(command), ExitCode.toolMissing);
   return runInherited(executable, command, args);
 }
 

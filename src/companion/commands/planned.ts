@@ -54,8 +54,6 @@ export function registerPlannedCommands(program: Command): void {
       .option('--reason <text>', 'why (required for production)'),
     'switch environment (production is time-boxed)',
   );
-  planned(program.command('serve'), 'start the sandbox companion');
-  planned(program.command('ops'), 'running and queued operations of the companion');
 }
 
 function planned(command: Command, summary: string): void {

@@ -17,6 +17,12 @@ export interface ShimRuntime {
   electron: boolean;
   /** `guard --inventory-parser` for the commands (the setting infraSandbox.guard.inventoryParser); default auto. */
   inventoryParser?: 'auto' | 'builtin' | 'ansible';
+  /**
+   * The fast path: bash (e.g. /bin/bash) and the companion's `companion.env` (port and token). The
+   * shim then asks a running companion for the verdict over loopback HTTP (bash's /dev/tcp, no new
+   * Node process) and runs `guard exec` only when no companion answers. Without it: always `guard exec`.
+   */
+  fastPath?: { bash: string; companionEnv: string };
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
@@ -39,14 +45,79 @@ export function shimScript(command: string, runtime: ShimRuntime): string {
   const parser = runtime.inventoryParser ?? 'auto';
   if (!['auto', 'builtin', 'ansible'].includes(parser)) throw new Error(`not an inventory parser: ${parser}`);
   const guardArgs = parser === 'auto' ? 'guard' : `guard --inventory-parser ${parser}`;
-  return [
-    '#!/bin/sh',
+  const slow = `${env}exec ${quote(runtime.executable)} ${quote(runtime.cli)} ${guardArgs} exec -- ${command} "$@"`;
+  const head = [
     `${MARKER} \`${command}\` (generated; the setting infraSandbox.guard.terminalShims turns it off).`,
     `# It asks the production guard first; blocked commands never start (exit 3).`,
-    `${env}exec ${quote(runtime.executable)} ${quote(runtime.cli)} ${guardArgs} exec -- ${command} "$@"`,
+  ];
+  if (!runtime.fastPath) return ['#!/bin/sh', ...head, slow, ''].join('\n');
+  return [
+    `#!${runtime.fastPath.bash}`,
+    ...head,
+    '# A running companion decides over loopback (no new Node process); without one, `guard exec` does.',
+    `isb_env=${quote(runtime.fastPath.companionEnv)}`,
+    `isb_cmd=${command}`,
+    `isb_parser=${parser}`,
+    FAST_PATH,
+    slow,
     '',
   ].join('\n');
 }
+
+/**
+ * The bash fast path, the same text in every shim (only isb_env, isb_cmd and isb_parser differ). It
+ * sends `POST /guard/decide` (Accept: text/plain) with the command line, the working folder and the exported
+ * environment as JSON (escaped here; an argument with other control characters takes the slow path),
+ * reads the exit code, the executable and the message, and either prints the refusal and exits 2/3
+ * or execs the real executable. Any failure (no companion, no answer in 15 s, an odd reply) falls
+ * through to the line after it: `guard exec`, which decides on its own.
+ */
+const FAST_PATH = `isb_json() {
+  local s=$1
+  [[ $s == *[$'\\x01'-$'\\x08\\x0b\\x0c\\x0e'-$'\\x1f\\x7f']* ]] && return 1
+  s=\${s//\\\\/\\\\\\\\}; s=\${s//\\"/\\\\\\"}; s=\${s//$'\\n'/\\\\n}; s=\${s//$'\\t'/\\\\t}; s=\${s//$'\\r'/\\\\r}
+  isb_out+="\\"$s\\""
+}
+isb_fast() {
+  local port='' token='' k v name first=1 LC_ALL=C
+  [[ -r $isb_env ]] || return 1
+  while IFS='=' read -r k v; do
+    case $k in port) port=$v ;; token) token=$v ;; esac
+  done < "$isb_env"
+  [[ $port =~ ^[0-9]+$ && $token =~ ^[0-9a-f]+$ ]] || return 1
+  isb_out='{"argv":['
+  isb_json "$isb_cmd" || return 1
+  for v in "$@"; do isb_out+=','; isb_json "$v" || return 1; done
+  isb_out+='],"cwd":'; isb_json "$PWD" || return 1
+  isb_out+=',"inventoryParser":"'"$isb_parser"'"'
+  [[ -t 2 ]] && isb_out+=',"color":true'
+  isb_out+=',"env":{'
+  for name in $(compgen -e); do
+    [[ $first ]] || isb_out+=','; first=''
+    isb_out+="\\"$name\\":"; isb_json "\${!name}" || return 1
+  done
+  isb_out+='}}'
+  { exec 9<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null || return 1
+  printf 'POST /guard/decide HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\nX-Infra-Sandbox-Token: %s\\r\\nAccept: text/plain\\r\\nContent-Type: application/json\\r\\nContent-Length: %d\\r\\nConnection: close\\r\\n\\r\\n%s' "$token" "\${#isb_out}" "$isb_out" >&9 || return 1
+  local status line code exe message=''
+  IFS= read -r -t 15 status <&9 || return 1
+  [[ $status == 'HTTP/1.1 200'* ]] || return 1
+  while IFS= read -r -t 15 line <&9 && [[ $line != $'\\r' && -n $line ]]; do :; done
+  IFS= read -r -t 15 code <&9 && IFS= read -r -t 15 exe <&9 && IFS= read -r -t 15 line <&9 || return 1
+  [[ $code =~ ^exit=([0-9]+)$ && $exe == executable=* && -z $line ]] || return 1
+  code=\${BASH_REMATCH[1]} exe=\${exe#executable=}
+  while IFS= read -r -t 15 line <&9; do message+="$line"$'\\n'; done
+  message+=$line
+  exec 9<&-
+  case $code in
+    0) [[ -x $exe ]] || return 1
+       [[ -n $message ]] && printf '%s' "$message" >&2
+       exec -a "$isb_cmd" "$exe" "$@" ;;
+    2|3) printf '%s' "$message" >&2; exit "$code" ;;
+  esac
+  return 1
+}
+isb_fast "$@"`;
 
 /**
  * Writes one shim per command into `dir` (created 0700), replacing the folder's previous shims;
