@@ -4,7 +4,7 @@
 //
 //   node scripts/vscode-server.mjs install     installs (or reuses) and prints where
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -86,7 +86,13 @@ export function freePort() {
  * Starts code-server on 127.0.0.1 with its state in a private temporary folder.
  * Resolves once /healthz answers; `stop()` ends the whole process group and removes the folder.
  */
-export async function startCodeServer({ port, smokeTestDriver = false, settings = {}, log = () => {} } = {}) {
+export async function startCodeServer({
+  port,
+  smokeTestDriver = false,
+  settings = {},
+  log = () => {},
+  isolateCompanion = smokeTestDriver,
+} = {}) {
   const { node24: node, entry: main } = ensureCodeServer({ quiet: true });
   port ??= await freePort();
   const run = mkdtempSync(join(tmpdir(), 'infra-sandbox-vscode-'));
@@ -134,6 +140,10 @@ export async function startCodeServer({ port, smokeTestDriver = false, settings 
       XDG_CONFIG_HOME: join(run, 'config'),
       XDG_DATA_HOME: join(run, 'data'),
       TMPDIR: join(run, 'tmp'),
+      // The companion the extension starts keeps its runtime and state files here, not in the user's.
+      ...(isolateCompanion
+        ? { INFRA_SANDBOX_RUNTIME_DIR: join(run, 'runtime'), INFRA_SANDBOX_STATE_DIR: join(run, 'state') }
+        : {}),
     },
   });
   let output = '';
@@ -151,6 +161,13 @@ export async function startCodeServer({ port, smokeTestDriver = false, settings 
       if (exited === null) process.kill(-child.pid, 'SIGKILL');
     } catch {
       /* already gone */
+    }
+    // The companion runs detached (its own process group): stop it through its runtime file.
+    try {
+      const { pid } = JSON.parse(readFileSync(join(run, 'runtime', 'companion.json'), 'utf8'));
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      /* none was started, or it is gone */
     }
     rmSync(run, { recursive: true, force: true, maxRetries: 3 });
   };

@@ -1,5 +1,7 @@
 import * as vscode from 'vscode';
 import { WorkspaceConfigService, type ConfigSnapshot } from './config/workspaceConfig';
+import { join } from 'node:path';
+import type { CompanionClient, CompanionState } from './companion/companionClient';
 import type { AmbientState } from './guard/ambient';
 import { loadLazy } from './loadLazy';
 import { createLog } from './log';
@@ -17,6 +19,9 @@ export class InfraSandbox implements vscode.Disposable {
     const config = new WorkspaceConfigService(log);
     const statusBar = new EnvironmentStatusBar();
     let ambient: AmbientState = { production: undefined, checkedAt: 0 };
+    let companion: CompanionClient | undefined;
+    this.companion = () => companion;
+    const views = registerViews(context.extensionUri, config);
     this.disposables.push(
       log,
       config,
@@ -25,8 +30,8 @@ export class InfraSandbox implements vscode.Disposable {
         statusBar.set(environmentOf(s, ambient));
         void vscode.commands.executeCommand('setContext', 'infraSandbox:hasConfig', s.state === 'loaded');
       }),
-      ...registerCommands({ extensionUri: context.extensionUri, config, log }),
-      ...registerViews(context.extensionUri, config),
+      ...registerCommands({ extensionUri: context.extensionUri, config, log, companion: () => companion }),
+      ...views.disposables,
     );
     log.info(
       `Infra Sandbox ${String(context.extension.packageJSON.version)} activated; workspace trusted: ${vscode.workspace.isTrusted}`,
@@ -35,7 +40,7 @@ export class InfraSandbox implements vscode.Disposable {
     setImmediate(() => {
       Promise.resolve()
         .then(() => {
-          const { startGuard } = loadLazy();
+          const { startGuard, CompanionClient } = loadLazy();
           if (this.disposed) return;
           const guard = startGuard(context, config, log);
           this.disposables.push(
@@ -45,6 +50,23 @@ export class InfraSandbox implements vscode.Disposable {
               statusBar.set(environmentOf(config.current, a));
             }),
           );
+          // The companion: wanted while the workspace is trusted and has a valid config.
+          const client = new CompanionClient(
+            vscode.Uri.joinPath(context.extensionUri, 'dist', 'cli.js').fsPath,
+            join(context.globalStorageUri.fsPath, 'companion.log'),
+            log,
+          );
+          companion = client;
+          const want = (s: ConfigSnapshot) => {
+            if (vscode.workspace.isTrusted && s.state === 'loaded' && s.result.ok) void client.start();
+          };
+          this.disposables.push(
+            client,
+            views.sandboxes.attach(client),
+            client.onDidChangeState((c) => statusBar.setCompanionProblem(companionProblem(c))),
+            config.onDidChange(want),
+            vscode.workspace.onDidGrantWorkspaceTrust(() => want(config.current)),
+          );
         })
         .catch((err: unknown) => log.error(`the production guard's editor surfaces did not start: ${String(err)}`))
         .finally(() => void config.refresh());
@@ -52,6 +74,8 @@ export class InfraSandbox implements vscode.Disposable {
   }
 
   private disposed = false;
+  /** For the extension's API (tests): the companion client once it exists. */
+  readonly companion: () => CompanionClient | undefined;
 
   dispose(): void {
     this.disposed = true;
@@ -70,4 +94,9 @@ function environmentOf(s: ConfigSnapshot, ambient: AmbientState): EnvironmentSta
   return s.result.ok
     ? { kind: 'noSandbox', file, configured: Object.keys(s.result.config.sandboxes ?? {}).length }
     : { kind: 'configInvalid', file, problems: s.result.problems.length };
+}
+
+function companionProblem(c: CompanionState): string | undefined {
+  if (c.kind !== 'down') return undefined;
+  return `${c.reason}; trying again in ${Math.max(1, Math.round(c.retryInMs / 1000))} s`;
 }

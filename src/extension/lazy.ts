@@ -6,3 +6,4 @@
  */
 export { validateConfigText } from '../core/config/validate';
 export { startGuard } from './guard/index';
+export { CompanionClient } from './companion/companionClient';

@@ -17,6 +17,9 @@ export class EnvironmentStatusBar implements vscode.Disposable {
     100,
   );
 
+  private last: EnvironmentState = { kind: 'loading' };
+  private companion: string | undefined;
+
   constructor() {
     this.item.name = 'Infra Sandbox environment';
     this.item.command = 'infraSandbox.status.menu';
@@ -24,10 +27,22 @@ export class EnvironmentStatusBar implements vscode.Disposable {
     this.item.show();
   }
 
+  /** Undefined when the companion is up (or not needed); else why it is down, said in the item. */
+  setCompanionProblem(problem: string | undefined): void {
+    this.companion = problem;
+    this.set(this.last);
+  }
+
   set(state: EnvironmentState): void {
+    this.last = state;
     const tooltip = new vscode.MarkdownString(undefined, true);
     tooltip.isTrusted = {
-      enabledCommands: ['infraSandbox.workspace.init', 'infraSandbox.config.open', 'infraSandbox.log.show'],
+      enabledCommands: [
+        'infraSandbox.workspace.init',
+        'infraSandbox.config.open',
+        'infraSandbox.log.show',
+        'infraSandbox.companion.restart',
+      ],
     };
     this.item.backgroundColor = undefined;
     switch (state.kind) {
@@ -65,6 +80,12 @@ export class EnvironmentStatusBar implements vscode.Disposable {
           '\nGuarded commands aimed at it are blocked. Switch the kube context to a sandbox, or open a sandbox shell.\n\n[Show log](command:infraSandbox.log.show)',
         );
         break;
+    }
+    if (this.companion) {
+      this.item.text += ' $(debug-disconnect)';
+      tooltip.appendMarkdown(
+        `\n\n---\n\n$(debug-disconnect) **Companion down**: ${this.companion}. Sandbox and gate commands wait for it. [Restart companion](command:infraSandbox.companion.restart)`,
+      );
     }
     this.item.tooltip = tooltip;
   }

@@ -1,8 +1,12 @@
 import * as vscode from 'vscode';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { ENV_FILE, runtimeDir } from '../../companion/runtime';
 import type { Logger } from '../../core/log';
 import { CONFIG_ENV, SHIM_DIR_ENV, writeShims } from '../../core/guard/shims';
 import type { ConfigSnapshot, WorkspaceConfigService } from '../config/workspaceConfig';
+
+const BASH = '/bin/bash';
 
 export const DEFAULT_GUARDED = [
   'ansible',
@@ -71,6 +75,8 @@ export class TerminalShims implements vscode.Disposable {
         inventoryParser: vscode.workspace
           .getConfiguration('infraSandbox.guard')
           .get<'auto' | 'builtin' | 'ansible'>('inventoryParser', 'auto'),
+        // With bash, a running companion decides without a new Node process per command.
+        ...(existsSync(BASH) ? { fastPath: { bash: BASH, companionEnv: join(runtimeDir(), ENV_FILE) } } : {}),
       });
       collection.description = `Infra Sandbox: ${written.join(', ')} typed in this terminal go through the production guard first (blocked commands never start). Setting: infraSandbox.guard.terminalShims.`;
       collection.persistent = false;

@@ -9,6 +9,8 @@ export interface Row {
   icon?: string;
   contextValue?: string;
   children?: Row[];
+  /** What a command run on the row acts on (an operation id, a sandbox name). */
+  id?: string;
 }
 
 /**

@@ -181,6 +181,31 @@ suite('Infra Sandbox in a real VS Code', () => {
     await fs.rm(out, { force: true });
   });
 
+  test('the companion starts on demand, and after a SIGKILL the extension brings it back by itself', async () => {
+    const api = vscode.extensions.getExtension(EXTENSION_ID).exports;
+    const first = await eventually(
+      () => {
+        const s = api.companionState();
+        return s && s.kind === 'up' && s;
+      },
+      'the companion to be up',
+      30_000,
+    );
+    assert.ok(first.info.pid > 0 && first.info.port > 0);
+    assert.equal(first.hello.pid, first.info.pid);
+    process.kill(first.info.pid, 'SIGKILL');
+    await eventually(() => api.companionState()?.kind !== 'up', 'the client to notice the companion is gone', 10_000);
+    const second = await eventually(
+      () => {
+        const s = api.companionState();
+        return s && s.kind === 'up' && s.info.pid !== first.info.pid && s;
+      },
+      'a new companion, connected',
+      30_000,
+    );
+    assert.notEqual(second.info.port, 0);
+  });
+
   test('Initialize Workspace keeps an existing infra-sandbox.yaml unchanged', async () => {
     await vscode.commands.executeCommand('infraSandbox.workspace.init');
     assert.equal(await fs.readFile(configUri().fsPath, 'utf8'), original);
