@@ -7,7 +7,7 @@ import { ExitCode } from '../../core/exitCodes';
 import { guardCommand, guardTargets, type GuardOptions, type GuardResult } from '../../core/guard/guard';
 import type { InventoryParserChoice } from '../../core/guard/types';
 import { recordVerdict } from '../../core/guard/verdictLog';
-import { decideViaCompanion } from '../client';
+import { decideViaCompanion } from '../decideClient';
 import { type GlobalOptions } from '../context';
 import {
   checkInventoryParser,

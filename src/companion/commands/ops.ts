@@ -1,9 +1,7 @@
 import { type Command } from 'commander';
-import { ResponseError } from 'vscode-jsonrpc/node';
 import { InfraSandboxError } from '../../core/exec';
 import { ExitCode } from '../../core/exitCodes';
-import { CancelOperation, ListOperations, type OperationInfo } from '../../protocol/companion';
-import { connectCompanion } from '../client';
+import type { OperationInfo } from '../../protocol/companion';
 import { printJson, type GlobalOptions } from '../context';
 
 interface OpsOptions {
@@ -23,6 +21,12 @@ export function registerOpsCommand(program: Command): void {
       if (!Number.isInteger(finished) || finished < 0) {
         throw new InfraSandboxError(`--finished must be a whole number (got ${opts.finished})`, ExitCode.usage);
       }
+      // Loaded here, not at start-up: other commands need neither the WebSocket nor JSON-RPC.
+      const [{ connectCompanion }, { CancelOperation, ListOperations }, { ResponseError }] = await Promise.all([
+        import('../client'),
+        import('../../protocol/companion'),
+        import('vscode-jsonrpc/node'),
+      ]);
       const connection = await connectCompanion({ timeoutMs: 2000 });
       if (!connection) {
         if (json) printJson({ companion: null, operations: [] });

@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import { InfraSandboxError } from '../../core/exec';
 import { ExitCode } from '../../core/exitCodes';
 import type { Logger } from '../../core/log';
-import { Hello, Shutdown, type CompanionInfo } from '../../protocol/companion';
-import { connectCompanion, healthy } from '../client';
+import type { CompanionInfo } from '../../protocol/companionWire';
 import { printJson, type GlobalOptions } from '../context';
 import {
   acquireStartLock,
@@ -16,7 +15,11 @@ import {
   removeCompanionInfo,
   runtimeDir,
 } from '../runtime';
-import { startCompanion } from '../server';
+
+// The server, the WebSocket and JSON-RPC libraries load only when this command runs: every other
+// command (guard exec above all) starts faster without them.
+const client = () => import('../client');
+const protocol = () => import('../../protocol/companion');
 
 interface ServeOptions {
   port?: string;
@@ -56,6 +59,7 @@ export function registerServeCommand(program: Command): void {
 async function running(dir: string): Promise<CompanionInfo | undefined> {
   const info = readCompanionInfo(dir);
   if (!info || !isAlive(info.pid)) return undefined;
+  const { healthy } = await client();
   return (await healthy(info.port, 1000)) ? info : undefined;
 }
 
@@ -90,6 +94,7 @@ async function serve(port: number, idleTimeoutMs: number, json: boolean): Promis
   try {
     const again = await running(dir);
     if (again) return already(again);
+    const { startCompanion } = await import('../server');
     companion = await startCompanion({
       port,
       idleTimeoutMs,
@@ -131,6 +136,8 @@ async function stop(json: boolean): Promise<void> {
     else process.stdout.write('infra-sandbox: no companion is running\n');
     return;
   }
+  const { connectCompanion, healthy } = await client();
+  const { Shutdown } = await protocol();
   const connection = await connectCompanion({ info, timeoutMs: 2000 });
   let how = 'Shutdown request';
   if (connection) {
@@ -168,6 +175,8 @@ function looksLikeCompanion(pid: number): boolean {
 }
 
 async function status(json: boolean): Promise<void> {
+  const { connectCompanion } = await client();
+  const { Hello } = await protocol();
   const connection = await connectCompanion({ timeoutMs: 2000 });
   if (!connection) {
     if (json) printJson({ running: false });
