@@ -3,11 +3,14 @@
  * guard its params must pass (else -32602) and the code that runs it. Adapts core (operations,
  * guard, ledger) to the wire; errors become JSON-RPC errors with the codes of ErrorCodes.
  */
-import { resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { dirname, resolve } from 'node:path';
 import { ResponseError, type RequestType, type RequestType0 } from 'vscode-jsonrpc/node';
 import { findConfigUpward } from '../core/config';
 import { InfraSandboxError } from '../core/exec';
-import { guardTargets } from '../core/guard/guard';
+import { fileFindings } from '../core/guard/fileFindings';
+import { guardCommand, guardTargets } from '../core/guard/guard';
+import { createResolver, type Resolver } from '../core/guard/resolver';
 import { readLedger } from '../core/ledger/ledger';
 import { OperationError, type OperationManager } from '../core/ops/operations';
 import {
@@ -15,6 +18,8 @@ import {
   ErrorCodes,
   GuardCheck,
   GuardDecide,
+  GuardEnvironment,
+  GuardFileFindings,
   Hello,
   ListOperations,
   ListSandboxes,
@@ -31,6 +36,8 @@ import {
   configFileParams,
   guardCheckParams,
   guardDecideParams,
+  guardEnvironmentParams,
+  guardFileParams,
   ledgerQueryParams,
   listOperationsParams,
   noParams,
@@ -52,6 +59,15 @@ export interface Method {
   method: string;
   check: Check;
   run(params: unknown): Promise<unknown>;
+}
+
+/** One resolver (and its cache) per set of DNS servers, shared by every window's diagnostics. */
+const resolvers = new Map<string, Resolver>();
+function resolverFor(servers: string[]): Resolver {
+  const key = servers.join(',');
+  let r = resolvers.get(key);
+  if (!r) resolvers.set(key, (r = createResolver({ dnsServers: servers })));
+  return r;
 }
 
 /** The ledger query answers at most this many entries unless asked for fewer. */
@@ -84,6 +100,31 @@ export function companionMethods(ctx: HandlerContext): Map<string, Method> {
     def0(OperationKinds, () => manager.kinds()),
     def(GuardCheck, guardCheckParams, (p) => guardCheck(p, ctx.configs)),
     def(GuardDecide, guardDecideParams, (p) => decideCommand(p, ctx.configs)),
+    def(GuardFileFindings, guardFileParams, async (p) => {
+      const config = await ctx.configs.load(p.configFile);
+      const found = await fileFindings(p.file, p.text, {
+        config,
+        root: dirname(p.configFile),
+        resolver: resolverFor(config.guard?.dnsServers ?? []),
+        env: process.env,
+        home: homedir(),
+        overrides: new Map(Object.entries(p.overrides ?? {})),
+        lookups: p.lookups,
+      });
+      return found ?? null;
+    }),
+    def(GuardEnvironment, guardEnvironmentParams, async (p) => {
+      const config = await ctx.configs.load(p.configFile);
+      const { verdict } = await guardCommand(['kubectl'], {
+        cwd: p.cwd,
+        env: p.env,
+        config,
+        inventoryParser: 'builtin',
+        resolver: resolverFor(config.guard?.dnsServers ?? []),
+      });
+      // An unreachable API server blocks commands (fail closed) but does not make the editor say PRODUCTION.
+      return { production: verdict.targets.find((t) => t.production && !t.unresolved) ?? null, reason: verdict.reason };
+    }),
     def(QueryLedger, ledgerQueryParams, async (p) => {
       const { entries } = await readLedger(p.configFile, { limit: p.limit ?? DEFAULT_LEDGER_LIMIT });
       return entries;

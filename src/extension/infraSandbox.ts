@@ -42,14 +42,6 @@ export class InfraSandbox implements vscode.Disposable {
         .then(() => {
           const { startGuard, CompanionClient } = loadLazy();
           if (this.disposed) return;
-          const guard = startGuard(context, config, log);
-          this.disposables.push(
-            guard.disposable,
-            guard.ambient.onDidChange((a) => {
-              ambient = a;
-              statusBar.set(environmentOf(config.current, a));
-            }),
-          );
           // The companion: wanted while the workspace is trusted and has a valid config.
           const client = new CompanionClient(
             vscode.Uri.joinPath(context.extensionUri, 'dist', 'cli.js').fsPath,
@@ -60,12 +52,18 @@ export class InfraSandbox implements vscode.Disposable {
           const want = (s: ConfigSnapshot) => {
             if (vscode.workspace.isTrusted && s.state === 'loaded' && s.result.ok) void client.start();
           };
+          const guard = startGuard(context, config, client, log);
           this.disposables.push(
             client,
             views.sandboxes.attach(client),
             client.onDidChangeState((c) => statusBar.setCompanionProblem(companionProblem(c))),
             config.onDidChange(want),
             vscode.workspace.onDidGrantWorkspaceTrust(() => want(config.current)),
+            guard.disposable,
+            guard.ambient.onDidChange((a) => {
+              ambient = a;
+              statusBar.set(environmentOf(config.current, a));
+            }),
           );
         })
         .catch((err: unknown) => log.error(`the production guard's editor surfaces did not start: ${String(err)}`))

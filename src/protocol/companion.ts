@@ -8,7 +8,8 @@
  * may cancel it by id. One operation per key (a sandbox name) runs at a time; the others queue.
  */
 import { NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
-import type { Verdict } from '../core/guard/types';
+import type { FileFindings } from '../core/guard/fileFindings';
+import type { ResolvedTarget, Verdict } from '../core/guard/types';
 
 // ---------------------------------------------------------------------------------------------
 // The runtime file, the handshake's header and subprotocol, limits, plain-HTTP paths, error codes
@@ -128,6 +129,35 @@ export interface GuardDecideResult extends GuardCheckResult {
   missing?: string;
 }
 export const GuardDecide = new RequestType<GuardDecideParams, GuardDecideResult, void>('guard/decide');
+
+/** The editor's guard diagnostics for one file (its text may be unsaved): src/core/guard/fileFindings.ts. */
+export interface GuardFileParams {
+  file: string;
+  text: string;
+  configFile: string;
+  /** Other unsaved editor texts by absolute path (an edited host_vars file, say). */
+  overrides?: Record<string, string>;
+  /** False in an untrusted workspace: no DNS lookup, only literals and name rules. */
+  lookups: boolean;
+}
+/** Null when the guard has nothing to say about this kind of file. */
+export const GuardFileFindings = new RequestType<GuardFileParams, FileFindings | null, void>('guard/fileFindings');
+
+/** What the editor's environment indicator needs: does the ambient kube context (and production.env) reach production? */
+export interface GuardEnvironmentParams {
+  cwd: string;
+  /** The editor's environment: KUBECONFIG, HOME, the production.env variables… */
+  env: Record<string, string>;
+  configFile: string;
+}
+export interface GuardEnvironmentResult {
+  /** The first target that resolves to production (an unresolvable one does not count here). */
+  production: ResolvedTarget | null;
+  reason: string;
+}
+export const GuardEnvironment = new RequestType<GuardEnvironmentParams, GuardEnvironmentResult, void>(
+  'guard/environment',
+);
 
 // ---------------------------------------------------------------------------------------------
 // Sandboxes, gates, ledger (SPEC §4). Lifecycle and gates run as operations (StartOperation with

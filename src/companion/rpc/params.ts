@@ -129,3 +129,22 @@ export const ledgerQueryParams: Check = object((o) =>
 );
 
 export const configFileParams: Check = object((o) => str(o, 'configFile', { absolute: true }));
+
+const stringMap = (v: unknown, what: string): string | undefined =>
+  isObject(v) && Object.values(v).every((s) => typeof s === 'string')
+    ? undefined
+    : `${what} must be an object of strings`;
+
+export const guardFileParams: Check = object((o) =>
+  first(
+    str(o, 'file', { absolute: true }),
+    typeof o.text === 'string' ? undefined : 'text must be a string',
+    str(o, 'configFile', { absolute: true }),
+    o.overrides === undefined ? undefined : stringMap(o.overrides, 'overrides'),
+    typeof o.lookups === 'boolean' ? undefined : 'lookups must be a boolean',
+  ),
+);
+
+export const guardEnvironmentParams: Check = object((o) =>
+  first(str(o, 'cwd', { absolute: true }), stringMap(o.env, 'env'), str(o, 'configFile', { absolute: true })),
+);

@@ -1,9 +1,10 @@
 import * as vscode from 'vscode';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { guardCommand } from '../../core/guard/guard';
 import type { ResolvedTarget } from '../../core/guard/types';
 import type { Logger } from '../../core/log';
+import { GuardEnvironment } from '../../protocol/companion';
+import type { CompanionClient } from '../companion/companionClient';
 import type { ConfigSnapshot, WorkspaceConfigService } from '../config/workspaceConfig';
 
 /** What the environment indicator needs to know beyond the config: does the ambient context reach production? */
@@ -15,7 +16,8 @@ export interface AmbientState {
 /**
  * Decides, from *resolved* targets, whether the editor's ambient context — the active kube
  * context of KUBECONFIG (or ~/.kube/config) and the production.env variables — is production.
- * Re-decides when the config or a kubeconfig file changes. Only in a trusted workspace.
+ * The companion decides (with this window's environment); re-decided when the config or a
+ * kubeconfig file changes, and when the companion comes up. Only in a trusted workspace.
  */
 export class AmbientEnvironment implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<AmbientState>();
@@ -28,10 +30,14 @@ export class AmbientEnvironment implements vscode.Disposable {
 
   constructor(
     private readonly config: WorkspaceConfigService,
+    private readonly companion: CompanionClient,
     private readonly log: Logger,
   ) {
     this.disposables.push(
       config.onDidChange(() => this.schedule()),
+      companion.onDidChangeState((s) => {
+        if (s.kind === 'up') this.schedule(0);
+      }),
       vscode.workspace.onDidGrantWorkspaceTrust(() => this.schedule()),
     );
     this.watchKubeconfigs();
@@ -67,18 +73,16 @@ export class AmbientEnvironment implements vscode.Disposable {
   private async check(snapshot: ConfigSnapshot): Promise<void> {
     const generation = ++this.generation;
     let production: ResolvedTarget | undefined;
-    if (vscode.workspace.isTrusted && snapshot.state === 'loaded' && snapshot.result.ok) {
+    const rpc = this.companion.rpc;
+    if (vscode.workspace.isTrusted && snapshot.state === 'loaded' && snapshot.result.ok && rpc) {
       try {
         const folder = vscode.workspace.getWorkspaceFolder(snapshot.uri)?.uri.fsPath ?? join(snapshot.uri.fsPath, '..');
-        const { verdict } = await guardCommand(['kubectl'], {
-          cwd: folder,
-          env: process.env,
-          config: snapshot.result.config,
-          inventoryParser: 'builtin',
-        });
-        // An unreachable server blocks commands (fail closed) but does not make the editor say PRODUCTION.
-        production = verdict.targets.find((t) => t.production && !t.unresolved);
-        this.log.debug(`environment: ${verdict.verdict} — ${verdict.reason}`);
+        const env = Object.fromEntries(
+          Object.entries(process.env).filter((e): e is [string, string] => typeof e[1] === 'string'),
+        );
+        const result = await rpc.sendRequest(GuardEnvironment, { cwd: folder, env, configFile: snapshot.uri.fsPath });
+        production = result.production ?? undefined;
+        this.log.debug(`environment: ${result.reason}`);
       } catch (err) {
         this.log.warn(`could not decide the environment: ${(err as Error).message}`);
       }

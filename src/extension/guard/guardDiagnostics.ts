@@ -1,10 +1,11 @@
 import * as vscode from 'vscode';
-import { homedir } from 'node:os';
 import { dirname } from 'node:path';
 import type { WorkspaceConfig } from '../../core/config/types';
-import { fileFindings, guardFileKind, usedBySandboxOrGate, type GuardFinding } from '../../core/guard/fileFindings';
-import { createResolver, type Resolver } from '../../core/guard/resolver';
+import type { GuardFinding } from '../../core/guard/fileFindings';
+import { guardFileKind, usedBySandboxOrGate } from '../../core/guard/fileKind';
 import type { Logger } from '../../core/log';
+import { GuardFileFindings } from '../../protocol/companion';
+import type { CompanionClient } from '../companion/companionClient';
 import type { ConfigSnapshot, WorkspaceConfigService } from '../config/workspaceConfig';
 
 const DEBOUNCE_MS = 400;
@@ -14,19 +15,18 @@ const DEBOUNCE_MS = 400;
  * and .tf/.tfvars files, each host or endpoint that resolves to production is marked at its line
  * with the chain that proves it — an Error when a sandbox or gate of the config uses the file, a
  * Warning otherwise. Names that cannot be resolved (blocked under `guard.onUnresolved: block`) are
- * Information. Runs after typing stops (debounced), off the typing path; in an untrusted workspace
- * only address literals and name rules count (no DNS lookup).
+ * Information. Runs after typing stops (debounced), off the typing path, in the companion (which
+ * owns the resolver and its cache for every window); so only in a trusted workspace, where the
+ * companion runs.
  */
 export class GuardDiagnostics implements vscode.Disposable {
   private readonly collection = vscode.languages.createDiagnosticCollection('infra-sandbox.guard');
   private readonly disposables: vscode.Disposable[] = [this.collection];
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly generations = new Map<string, number>();
-  private resolver: Resolver | undefined;
-  private resolverKey = '';
-
   constructor(
     private readonly config: WorkspaceConfigService,
+    private readonly companion: CompanionClient,
     private readonly log: Logger,
   ) {
     this.disposables.push(
@@ -40,13 +40,15 @@ export class GuardDiagnostics implements vscode.Disposable {
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('infraSandbox.guard.diagnostics')) this.recheckAll();
       }),
+      companion.onDidChangeState((s) => {
+        if (s.kind === 'up') this.recheckAll();
+      }),
     );
     this.recheckAll();
   }
 
   /** Re-checks every open document now (the config, trust or a setting changed). */
   recheckAll(): void {
-    this.resolver?.clear();
     for (const doc of vscode.workspace.textDocuments) this.schedule(doc, 0);
   }
 
@@ -78,21 +80,21 @@ export class GuardDiagnostics implements vscode.Disposable {
     const snapshot = this.config.current;
     const enabled = vscode.workspace.getConfiguration('infraSandbox.guard', doc.uri).get<boolean>('diagnostics', true);
     const text = doc.getText();
-    if (!enabled || !configOf(snapshot) || !guardFileKind(doc.uri.fsPath, text)) {
+    if (!enabled || !configOf(snapshot) || snapshot.state !== 'loaded' || !guardFileKind(doc.uri.fsPath, text)) {
       this.collection.delete(doc.uri);
       return;
     }
+    const rpc = this.companion.rpc;
+    if (!rpc) return; // checked again when the companion is up
     const config = configOf(snapshot) as WorkspaceConfig;
     const root = rootOf(snapshot, doc.uri);
     try {
       const started = Date.now();
-      const result = await fileFindings(doc.uri.fsPath, text, {
-        config,
-        root,
-        resolver: this.resolverFor(config),
-        env: process.env,
-        home: process.env.HOME ?? homedir(),
-        overrides: this.unsavedTexts(),
+      const result = await rpc.sendRequest(GuardFileFindings, {
+        file: doc.uri.fsPath,
+        text,
+        configFile: snapshot.uri.fsPath,
+        overrides: this.unsavedTexts(doc.uri.fsPath),
         lookups: vscode.workspace.isTrusted,
       });
       if (this.generations.get(key) !== generation) return; // typed again meanwhile
@@ -126,21 +128,13 @@ export class GuardDiagnostics implements vscode.Disposable {
     }
   }
 
-  private resolverFor(config: WorkspaceConfig): Resolver {
-    const servers = config.guard?.dnsServers ?? [];
-    const key = servers.join(',');
-    if (!this.resolver || key !== this.resolverKey) {
-      this.resolver = createResolver({ dnsServers: servers });
-      this.resolverKey = key;
-    }
-    return this.resolver;
-  }
-
-  /** Unsaved editor text, so a host_vars change shows in its inventory before saving. */
-  private unsavedTexts(): Map<string, string> {
-    const out = new Map<string, string>();
+  /** Other unsaved guarded files, so a host_vars change shows in its inventory before saving. */
+  private unsavedTexts(except: string): Record<string, string> {
+    const out: Record<string, string> = {};
     for (const d of vscode.workspace.textDocuments) {
-      if (d.isDirty && d.uri.scheme === 'file') out.set(d.uri.fsPath, d.getText());
+      if (!d.isDirty || d.uri.scheme !== 'file' || d.uri.fsPath === except) continue;
+      const text = d.getText();
+      if (guardFileKind(d.uri.fsPath, text)) out[d.uri.fsPath] = text;
     }
     return out;
   }
