@@ -39,14 +39,15 @@ const standaloneSchema = {
   },
 };
 
-// ws loads these optional native speed-ups inside try/catch; they are not installed and not needed.
+// ws loads optional native speed-ups inside try/catch; they are not installed and not needed.
 const node = {
   ...common,
   platform: 'node',
   target: 'node20',
   format: 'cjs',
   plugins: [standaloneSchema],
-  external: ['bufferutil', 'utf-8-validate'],
+  // dockerode → ssh2 loads its native crypto and cpu-features inside try/catch, and falls back to JS.
+  external: ['bufferutil', 'utf-8-validate', 'cpu-features', '*.node'],
 };
 
 const builds = [
@@ -65,8 +66,16 @@ const builds = [
     outdir: 'dist',
     external: [...node.external, 'vscode'],
   },
+  // The CLI/companion, and the sandbox providers (dockerode, ssh2 …) in a file of their own that
+  // src/core/sandbox/loadProviders.ts requires when a sandbox command or the companion needs them.
   {
     ...node,
+    entryPoints: { 'sandbox-providers': 'src/core/sandbox/index.ts' },
+    outdir: 'dist',
+  },
+  {
+    ...node,
+    define: { ...common.define, __INFRA_SANDBOX_PROVIDERS__: JSON.stringify('./sandbox-providers.js') },
     entryPoints: { cli: 'src/companion/main.ts' },
     outdir: 'dist',
     banner: { js: '#!/usr/bin/env node' },

@@ -337,7 +337,7 @@ export class OperationManager {
         (err: unknown) =>
           op.controller.signal.aborted
             ? this.end(op, 'cancelled', { message: 'cancelled' })
-            : this.end(op, 'failed', { error: errorMessage(err) }),
+            : this.end(op, 'failed', { error: errorMessage(err), exitCode: exitCodeOf(err) }),
       );
   }
 
@@ -377,7 +377,7 @@ export class OperationManager {
   private end(
     op: Operation,
     state: 'succeeded' | 'failed' | 'cancelled' | 'interrupted',
-    extra: { result?: unknown; error?: string; message?: string },
+    extra: { result?: unknown; error?: string; message?: string; exitCode?: number },
   ): void {
     if (!this.active.has(op.info.id)) return; // already ended (a runner settling after shutdown's timeout)
     clearTimeout(op.progressTimer);
@@ -387,6 +387,7 @@ export class OperationManager {
     info.endedAt = this.now().toISOString();
     if (extra.message !== undefined) info.message = extra.message;
     if (extra.error !== undefined) info.error = extra.error;
+    if (extra.exitCode !== undefined) info.exitCode = extra.exitCode;
     if (state === 'succeeded' && extra.result !== undefined) info.result = extra.result;
     this.active.delete(info.id);
     this.finished.unshift(info);
@@ -423,6 +424,8 @@ export class OperationManager {
 
   private recordEnd(info: OperationInfo): void {
     if (!info.configFile || !FINISHED.includes(info.state)) return;
+    // A runner may add to its entry: `{ ledger: { durations, …fields } }` in its result (time-to-ready, provider).
+    const own = ledgerPart(info.result);
     const entry: LedgerEntry = {
       at: info.endedAt ?? this.now().toISOString(),
       kind: 'operation',
@@ -430,7 +433,8 @@ export class OperationManager {
       key: info.key,
       result: info.state as LedgerEntry['result'],
       operationId: info.id,
-      durations: durations(info),
+      ...own.fields,
+      durations: { ...own.durations, ...durations(info) },
       ...(info.error !== undefined && { error: info.error }),
     };
     const configFile = info.configFile;
@@ -551,4 +555,22 @@ function durations(info: OperationInfo): Record<string, number> {
 function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message || err.name;
   return typeof err === 'string' ? err : String(err);
+}
+
+/** The `ledger` part of a runner's result: extra durations (first) and fields for the ledger entry. */
+function ledgerPart(result: unknown): { durations: Record<string, number>; fields: Record<string, unknown> } {
+  const part = (result as { ledger?: unknown } | undefined)?.ledger;
+  if (!part || typeof part !== 'object') return { durations: {}, fields: {} };
+  const { durations: d, ...fields } = part as { durations?: unknown };
+  const reserved = new Set(['at', 'kind', 'subject', 'key', 'result', 'operationId', 'error']);
+  const numbers = Object.fromEntries(
+    Object.entries(d && typeof d === 'object' ? d : {}).filter((e): e is [string, number] => typeof e[1] === 'number'),
+  );
+  return { durations: numbers, fields: Object.fromEntries(Object.entries(fields).filter(([k]) => !reserved.has(k))) };
+}
+
+/** The CLI exit code an error carries (InfraSandboxError: 2 bad input, 3 blocked, 4 tool missing). */
+function exitCodeOf(err: unknown): number | undefined {
+  const code = (err as { exitCode?: unknown } | undefined)?.exitCode;
+  return typeof code === 'number' && Number.isInteger(code) ? code : undefined;
 }
