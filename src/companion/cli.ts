@@ -7,6 +7,7 @@ import { registerInitCommand } from './commands/init';
 import { registerLedgerCommand } from './commands/ledger';
 import { registerOpsCommand } from './commands/ops';
 import { registerPlannedCommands } from './commands/planned';
+import { registerSandboxCommands } from './commands/sandbox';
 import { registerServeCommand } from './commands/serve';
 import { VERSION } from './version';
 
@@ -41,6 +42,7 @@ function buildProgram(): Command {
   registerConfigCommands(program);
   registerGuardCommands(program);
   registerLedgerCommand(program);
+  registerSandboxCommands(program);
   registerPlannedCommands(program);
   registerServeCommand(program);
   registerOpsCommand(program);

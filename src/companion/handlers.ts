@@ -13,6 +13,7 @@ import { guardCommand, guardTargets } from '../core/guard/guard';
 import { createResolver, type Resolver } from '../core/guard/resolver';
 import { readLedger } from '../core/ledger/ledger';
 import { OperationError, type OperationManager } from '../core/ops/operations';
+import type { SandboxService } from '../core/sandbox/service';
 import {
   CancelOperation,
   ErrorCodes,
@@ -25,6 +26,7 @@ import {
   ListSandboxes,
   OperationKinds,
   QueryLedger,
+  SandboxShell,
   Shutdown,
   StartOperation,
   type GuardCheckParams,
@@ -42,6 +44,7 @@ import {
   listOperationsParams,
   noParams,
   operationIdParams,
+  sandboxShellParams,
   startOperationParams,
   type Check,
 } from './rpc/params';
@@ -50,6 +53,7 @@ import { VERSION } from './version';
 export interface HandlerContext {
   manager: OperationManager;
   configs: ConfigCache;
+  sandboxes: SandboxService;
   hello(): HelloResult;
   /** Asks the companion to close once the current answer is sent. */
   shutdown(): void;
@@ -79,19 +83,11 @@ export function companionMethods(ctx: HandlerContext): Map<string, Method> {
     def0(Hello, () => ctx.hello()),
     def0(Shutdown, () => ctx.shutdown()),
     def(StartOperation, startOperationParams, (p) => {
-      if (!manager.kinds().includes(p.kind)) {
-        if (p.kind.startsWith('sandbox.')) {
-          throw new ResponseError(
-            ErrorCodes.NotAvailable,
-            `${p.kind}: sandbox providers are not in this version (${VERSION}); they arrive with issue #5. Nothing was started.`,
-          );
-        }
-        if (p.kind.startsWith('gate.')) {
-          throw new ResponseError(
-            ErrorCodes.NotAvailable,
-            `${p.kind}: gates are not in this version (${VERSION}); the idempotence and plan-diff gates arrive with a later issue. Nothing was started.`,
-          );
-        }
+      if (!manager.kinds().includes(p.kind) && p.kind.startsWith('gate.')) {
+        throw new ResponseError(
+          ErrorCodes.NotAvailable,
+          `${p.kind}: gates are not in this version (${VERSION}); the idempotence and plan-diff gates arrive with a later issue. Nothing was started.`,
+        );
       }
       return manager.start(p);
     }),
@@ -129,11 +125,14 @@ export function companionMethods(ctx: HandlerContext): Map<string, Method> {
       const { entries } = await readLedger(p.configFile, { limit: p.limit ?? DEFAULT_LEDGER_LIMIT });
       return entries;
     }),
-    def(ListSandboxes, configFileParams, () => {
-      throw new ResponseError(
-        ErrorCodes.NotAvailable,
-        `sandbox providers are not in this version (${VERSION}); they arrive with issue #5.`,
-      );
+    def(ListSandboxes, configFileParams, async (p) => {
+      const config = await ctx.configs.load(p.configFile);
+      return ctx.sandboxes.list({ root: dirname(p.configFile), configFile: p.configFile, config, env: process.env });
+    }),
+    def(SandboxShell, sandboxShellParams, async (p) => {
+      const config = await ctx.configs.load(p.configFile);
+      const context = { root: dirname(p.configFile), configFile: p.configFile, config, name: p.name, env: process.env };
+      return ctx.sandboxes.provider(config, p.name).shellCommand(context, p.member);
     }),
   ];
   return new Map(methods.map((m) => [m.method, m]));

@@ -11,16 +11,20 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { type MessageConnection } from 'vscode-jsonrpc/node';
 import { OperationManager } from '../core/ops/operations';
+import { loadProviders } from '../core/sandbox/loadProviders';
+import type { SandboxService } from '../core/sandbox/service';
+import { registerSandboxOperations } from './sandboxOps';
 import { silentLogger, type Logger } from '../core/log';
 import {
   GUARD_DECIDE_PATH,
   HEALTH_PATH,
   LIMITS,
   OperationChanged,
+  SandboxStateChanged,
   OperationLog,
   SUBPROTOCOL,
   TOKEN_HEADER,
@@ -62,6 +66,8 @@ export interface CompanionOptions {
   shutdownTimeoutMs?: number;
   /** Registers extra operation kinds (tests). */
   operations?: (manager: OperationManager) => void;
+  /** The sandbox lifecycle (default: the real compose, k3d and multipass providers). */
+  sandboxes?: SandboxService;
   logger?: Logger;
 }
 
@@ -126,6 +132,14 @@ export async function startCompanion(opts: CompanionOptions = {}): Promise<Compa
   };
 
   const manager = new OperationManager({ journalFile: join(state, JOURNAL_FILE), logger });
+  const configs = new ConfigCache();
+  const sandboxes =
+    opts.sandboxes ??
+    (() => {
+      const { SandboxService: Service, createProviders } = loadProviders();
+      return new Service({ providers: createProviders() });
+    })();
+  registerSandboxOperations(manager, sandboxes, (file) => configs.load(file));
   opts.operations?.(manager);
   // Before the port opens: what a killed companion left running is marked interrupted (journal,
   // ledger), so the first client's ListOperations already shows it.
@@ -133,7 +147,6 @@ export async function startCompanion(opts: CompanionOptions = {}): Promise<Compa
   for (const op of interrupted) logger.warn(`operation ${op.id} (${op.kind} ${op.key}) was interrupted: ${op.error}`);
 
   const clients = new Set<Client>();
-  const configs = new ConfigCache();
   let closing: Promise<void> | undefined;
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => (resolveDone = r));
@@ -141,6 +154,7 @@ export async function startCompanion(opts: CompanionOptions = {}): Promise<Compa
   const methods: Map<string, Method> = companionMethods({
     manager,
     configs,
+    sandboxes,
     hello: () => ({
       version: VERSION,
       pid: process.pid,
@@ -183,6 +197,17 @@ export async function startCompanion(opts: CompanionOptions = {}): Promise<Compa
     manager.onChanged((op) => {
       broadcast((c) => c.sendNotification(OperationChanged, op));
       updateIdle();
+      // After a lifecycle operation, every window hears the sandbox's new real state.
+      if (op.kind.startsWith('sandbox.') && op.configFile && op.endedAt) {
+        const configFile = op.configFile;
+        void configs
+          .load(configFile)
+          .then((config) =>
+            sandboxes.status({ root: dirname(configFile), configFile, config, name: op.key, env: process.env }),
+          )
+          .then((status) => broadcast((c) => c.sendNotification(SandboxStateChanged, { ...status, configFile })))
+          .catch((err: unknown) => logger.warn(`status of ${op.key} after ${op.kind}: ${String(err)}`));
+      }
     }),
     manager.onLog((line) => broadcast((c) => c.sendNotification(OperationLog, line))),
   ];

@@ -7,6 +7,8 @@ import { loadLazy } from './loadLazy';
 import { createLog } from './log';
 import { registerCommands } from './registerCommands';
 import { registerViews } from './registerViews';
+import type { SandboxStatus } from '../core/sandbox/types';
+import { sandboxShellProfile } from './sandboxShell';
 import { EnvironmentStatusBar, type EnvironmentState } from './statusBar';
 
 /** Owns everything the extension creates; disposing it undoes activation. */
@@ -27,11 +29,24 @@ export class InfraSandbox implements vscode.Disposable {
       config,
       statusBar,
       config.onDidChange((s) => {
-        statusBar.set(environmentOf(s, ambient));
+        statusBar.set(environmentOf(s, ambient, views.sandboxes.sandboxStatuses));
         void vscode.commands.executeCommand('setContext', 'infraSandbox:hasConfig', s.state === 'loaded');
       }),
-      ...registerCommands({ extensionUri: context.extensionUri, config, log, companion: () => companion }),
+      ...registerCommands({
+        extensionUri: context.extensionUri,
+        config,
+        log,
+        companion: () => companion,
+        sandboxes: () => views.sandboxes.sandboxStatuses,
+        refreshSandboxes: () => views.sandboxes.refresh(),
+      }),
       ...views.disposables,
+      views.sandboxes.onDidChangeTreeData(() =>
+        statusBar.set(environmentOf(config.current, ambient, views.sandboxes.sandboxStatuses)),
+      ),
+      vscode.window.registerTerminalProfileProvider('infraSandbox.sandboxShell', {
+        provideTerminalProfile: () => sandboxShellProfile(views.sandboxes.sandboxStatuses),
+      }),
     );
     log.info(
       `Infra Sandbox ${String(context.extension.packageJSON.version)} activated; workspace trusted: ${vscode.workspace.isTrusted}`,
@@ -62,7 +77,7 @@ export class InfraSandbox implements vscode.Disposable {
             guard.disposable,
             guard.ambient.onDidChange((a) => {
               ambient = a;
-              statusBar.set(environmentOf(config.current, a));
+              statusBar.set(environmentOf(config.current, a, views.sandboxes.sandboxStatuses));
             }),
           );
         })
@@ -81,13 +96,29 @@ export class InfraSandbox implements vscode.Disposable {
   }
 }
 
-function environmentOf(s: ConfigSnapshot, ambient: AmbientState): EnvironmentState {
+function environmentOf(s: ConfigSnapshot, ambient: AmbientState, sandboxes: SandboxStatus[] = []): EnvironmentState {
   if (s.state === 'loading') return { kind: 'loading' };
   if (s.state === 'loaded' && s.result.ok && ambient.production) {
     const t = ambient.production;
     return { kind: 'production', what: t.name, chain: t.chain, rule: t.rule ?? 'production' };
   }
   if (s.state === 'missing') return { kind: 'noConfig' };
+  const up = sandboxes.filter((x) => x.state === 'running' || x.state === 'degraded');
+  if (s.result.ok && up.length > 0) {
+    const active = up[0];
+    const healthy = active.members.filter(
+      (m) => m.state === 'running' && m.health !== 'unhealthy' && m.health !== 'starting',
+    ).length;
+    return {
+      kind: 'sandbox',
+      name: active.name,
+      provider: active.provider,
+      healthy,
+      total: active.members.length,
+      degraded: active.state === 'degraded',
+      others: up.length - 1,
+    };
+  }
   const file = vscode.workspace.asRelativePath(s.uri);
   return s.result.ok
     ? { kind: 'noSandbox', file, configured: Object.keys(s.result.config.sandboxes ?? {}).length }

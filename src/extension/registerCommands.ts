@@ -2,6 +2,14 @@ import * as vscode from 'vscode';
 import type { CommandContext } from './commands/context';
 import { cancelOperation, restartCompanion } from './commands/companion';
 import { initWorkspace } from './commands/initWorkspace';
+import {
+  copyKubeconfigPath,
+  lifecycle,
+  openInventory,
+  openShell,
+  refreshSandboxes,
+  showLogs,
+} from './commands/sandbox';
 import { openConfig } from './commands/openConfig';
 import { statusMenu } from './commands/statusMenu';
 import { validateConfig } from './commands/validateConfig';
@@ -16,6 +24,15 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     'infraSandbox.status.menu': statusMenu,
     'infraSandbox.companion.restart': restartCompanion,
     'infraSandbox.operation.cancel': cancelOperation,
+    'infraSandbox.sandbox.up': lifecycle('up'),
+    'infraSandbox.sandbox.start': lifecycle('start'),
+    'infraSandbox.sandbox.stop': lifecycle('stop'),
+    'infraSandbox.sandbox.destroy': lifecycle('destroy'),
+    'infraSandbox.sandbox.logs': showLogs,
+    'infraSandbox.sandbox.shell': openShell,
+    'infraSandbox.sandbox.copyKubeconfigPath': copyKubeconfigPath,
+    'infraSandbox.sandbox.openInventory': openInventory,
+    'infraSandbox.sandbox.refresh': refreshSandboxes,
   };
   return Object.entries(handlers).map(([id, handler]) =>
     vscode.commands.registerCommand(id, async (...args: never[]) => {

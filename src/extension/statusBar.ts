@@ -6,6 +6,16 @@ export type EnvironmentState =
   | { kind: 'noConfig' }
   | { kind: 'configInvalid'; file: string; problems: number }
   | { kind: 'noSandbox'; file: string; configured: number }
+  /** A sandbox is up: the active one (the first running), with its members' health. */
+  | {
+      kind: 'sandbox';
+      name: string;
+      provider: string;
+      healthy: number;
+      total: number;
+      degraded: boolean;
+      others: number;
+    }
   /** The active kube context (or another ambient target) resolves to production. */
   | { kind: 'production'; what: string; chain: string[]; rule: string };
 
@@ -67,6 +77,13 @@ export class EnvironmentStatusBar implements vscode.Disposable {
         this.item.text = '$(beaker) no sandbox';
         tooltip.appendMarkdown(
           `**Infra Sandbox** — environment: sandbox, none running (${state.configured} configured in \`${state.file}\`).\n\n[Open configuration](command:infraSandbox.config.open) · [Show log](command:infraSandbox.log.show)`,
+        );
+        break;
+      case 'sandbox':
+        this.item.text = `$(${state.degraded ? 'warning' : 'vm-running'}) ${state.name} · ${state.healthy}/${state.total} healthy`;
+        if (state.degraded) this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
+        tooltip.appendMarkdown(
+          `**Infra Sandbox** — environment: sandbox **${state.name}** (${state.provider}), ${state.healthy} of ${state.total} members healthy${state.others ? `; ${state.others} more sandbox${state.others === 1 ? '' : 'es'} running` : ''}.\n\n[Show log](command:infraSandbox.log.show)`,
         );
         break;
       case 'production':

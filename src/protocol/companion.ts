@@ -10,6 +10,7 @@
 import { NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
 import type { FileFindings } from '../core/guard/fileFindings';
 import type { ResolvedTarget, Verdict } from '../core/guard/types';
+import type { SandboxStatus } from '../core/sandbox/types';
 
 // ---------------------------------------------------------------------------------------------
 // The runtime file, the handshake's header and subprotocol, limits, plain-HTTP paths, error codes
@@ -51,6 +52,8 @@ export interface OperationInfo {
   fraction?: number;
   /** Why it failed / was interrupted. */
   error?: string;
+  /** For a failed operation, the CLI exit code its error means (2 bad input, 3 blocked, 4 tool missing; else 1). */
+  exitCode?: number;
   /** The result, for succeeded operations (shape per kind). */
   result?: unknown;
   /** Who started it: `cli`, `vscode`, … (shown in lists). */
@@ -163,14 +166,15 @@ export const GuardEnvironment = new RequestType<GuardEnvironmentParams, GuardEnv
 // Sandboxes, gates, ledger (SPEC §4). Lifecycle and gates run as operations (StartOperation with
 // kinds `sandbox.up|start|stop|destroy`, `gate.idempotence`, `gate.plan`); these are the queries.
 
-export interface SandboxStatus {
-  name: string;
-  provider: string;
-  state: 'absent' | 'creating' | 'running' | 'stopped' | 'degraded' | 'unknown';
-  detail?: string;
-}
+/** One sandbox's real state (members, health, artifacts): src/core/sandbox/types.ts. */
+export type { SandboxStatus, SandboxMember, SandboxArtifacts } from '../core/sandbox/types';
 export const ListSandboxes = new RequestType<{ configFile: string }, SandboxStatus[], void>('sandbox/list');
+/** A sandbox's state after one of its operations ended; sent to every client. */
 export const SandboxStateChanged = new NotificationType<SandboxStatus & { configFile: string }>('sandbox/changed');
+/** The argv of an interactive shell in a member (`docker exec -it …`, `multipass shell …`). */
+export const SandboxShell = new RequestType<{ configFile: string; name: string; member?: string }, string[], void>(
+  'sandbox/shell',
+);
 
 export interface GateResultNotice {
   configFile: string;

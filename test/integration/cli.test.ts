@@ -94,9 +94,9 @@ describe('infra-sandbox CLI', () => {
   it('commands of later versions refuse honestly with exit 2', () => {
     const dir = workspace();
     copyFileSync(example, join(dir, 'infra-sandbox.yaml'));
-    const { code, stderr } = infraSandbox(['sandbox', 'up', 'lab'], dir);
+    const { code, stderr } = infraSandbox(['gate', 'plan', '--dir', 'infra/dns'], dir);
     assert.equal(code, 2);
-    assert.match(stderr, /`infra-sandbox sandbox up` is not available yet .*nothing was done/);
+    assert.match(stderr, /`infra-sandbox gate plan` is not available yet .*nothing was done/);
   });
 
   it('every command has --help (exit 0)', () => {

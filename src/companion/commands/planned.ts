@@ -8,16 +8,6 @@ import { VERSION } from '../version';
  * `--help` documents the contract, and they refuse honestly (exit 2) instead of pretending to work.
  */
 export function registerPlannedCommands(program: Command): void {
-  const sandbox = program
-    .command('sandbox')
-    .description('Sandbox lifecycle: k3d clusters, compose stacks, multipass VMs.');
-  for (const verb of ['up', 'stop', 'start', 'destroy'] as const) {
-    planned(sandbox.command(verb).argument('<name>', 'sandbox name from infra-sandbox.yaml'), `${verb} a sandbox`);
-  }
-  planned(sandbox.command('list'), 'list sandboxes, reconciled from the providers');
-  planned(sandbox.command('status').argument('<name>'), 'show one sandbox and its health');
-  planned(sandbox.command('logs').argument('<name>').option('--follow', 'keep streaming'), 'container/VM logs');
-
   const gate = program.command('gate').description('Idempotence and plan-diff gates.');
   planned(
     gate

@@ -148,3 +148,11 @@ export const guardFileParams: Check = object((o) =>
 export const guardEnvironmentParams: Check = object((o) =>
   first(str(o, 'cwd', { absolute: true }), stringMap(o.env, 'env'), str(o, 'configFile', { absolute: true })),
 );
+
+export const sandboxShellParams: Check = object((o) =>
+  first(
+    str(o, 'configFile', { absolute: true }),
+    str(o, 'name', { nonEmpty: true, max: 63 }),
+    str(o, 'member', { optional: true, max: 200 }),
+  ),
+);

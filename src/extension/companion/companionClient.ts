@@ -10,7 +10,13 @@ import {
   ListOperations,
   OperationChanged,
   OperationLog,
+  ListSandboxes,
+  SandboxShell,
+  SandboxStateChanged,
   Shutdown,
+  StartOperation,
+  type SandboxStatus,
+  type StartOperationParams,
   type CompanionInfo,
   type HelloResult,
   type OperationInfo,
@@ -43,6 +49,9 @@ export class CompanionClient implements vscode.Disposable {
   readonly onDidChangeOperations = this.operationsChanged.event;
   private readonly logLine = new vscode.EventEmitter<OperationLogLine>();
   readonly onOperationLog = this.logLine.event;
+  private readonly sandboxChanged = new vscode.EventEmitter<SandboxStatus & { configFile: string }>();
+  /** A sandbox's state after one of its operations ended (from any window or the CLI). */
+  readonly onSandboxChanged = this.sandboxChanged.event;
 
   private state: CompanionState = { kind: 'stopped' };
   private connection: CompanionConnection | undefined;
@@ -76,6 +85,41 @@ export class CompanionClient implements vscode.Disposable {
   start(): Promise<void> {
     this.wanted = true;
     return this.connectNow();
+  }
+
+  /** Starts an operation (queued behind others on the same key) and returns its info at once. */
+  async startOperation(params: StartOperationParams): Promise<OperationInfo> {
+    return this.need().sendRequest(StartOperation, { origin: 'vscode', ...params });
+  }
+
+  /** Every sandbox of the config, from the providers' real state. */
+  async listSandboxes(configFile: string): Promise<SandboxStatus[]> {
+    return this.need().sendRequest(ListSandboxes, { configFile });
+  }
+
+  /** The argv of an interactive shell in a sandbox member. */
+  async sandboxShell(configFile: string, name: string, member?: string): Promise<string[]> {
+    return this.need().sendRequest(SandboxShell, { configFile, name, ...(member ? { member } : {}) });
+  }
+
+  /** Resolves when the operation ends (from its notifications); its final info. */
+  waitFor(id: string): Promise<OperationInfo> {
+    return new Promise((resolve) => {
+      const check = (op: OperationInfo | undefined) => {
+        if (op && op.id === id && ['succeeded', 'failed', 'cancelled', 'interrupted'].includes(op.state)) {
+          sub.dispose();
+          resolve(op);
+        }
+      };
+      const sub = this.onDidChangeOperations(() => check(this.operations.get(id)));
+      check(this.operations.get(id));
+    });
+  }
+
+  private need(): MessageConnection {
+    const rpc = this.rpc;
+    if (!rpc) throw new Error('the companion is not running (see the status bar); try again when it is back');
+    return rpc;
   }
 
   /** Cancels an operation by id (any client's); resolves with its state after the request. */
@@ -154,6 +198,7 @@ export class CompanionClient implements vscode.Disposable {
       this.operationsChanged.fire(this.operationList);
     });
     connection.onNotification(OperationLog, (line) => this.logLine.fire(line));
+    connection.onNotification(SandboxStateChanged, (status) => this.sandboxChanged.fire(status));
     connection.onClose(() => {
       if (this.connection !== connection) return;
       this.connection = undefined;
@@ -199,6 +244,7 @@ export class CompanionClient implements vscode.Disposable {
     this.stateChanged.dispose();
     this.operationsChanged.dispose();
     this.logLine.dispose();
+    this.sandboxChanged.dispose();
   }
 }
 

@@ -1,8 +1,10 @@
 import * as vscode from 'vscode';
+import type { SandboxConfig } from '../../core/config/types';
+import type { SandboxMember, SandboxStatus } from '../../core/sandbox/types';
 import type { OperationInfo, OperationState } from '../../protocol/companion';
 import type { CompanionClient } from '../companion/companionClient';
 import type { WorkspaceConfigService } from '../config/workspaceConfig';
-import { sandboxRows, type Row } from './configTree';
+import type { Row } from './configTree';
 
 const ICONS: Record<OperationState, string> = {
   queued: 'clock',
@@ -23,30 +25,69 @@ export class SandboxesTreeProvider implements vscode.TreeDataProvider<Row>, vsco
   readonly onDidChangeTreeData = this.changed.event;
   private readonly disposables: vscode.Disposable[] = [this.changed];
   private companion: CompanionClient | undefined;
+  private statuses = new Map<string, SandboxStatus>();
+  private refreshing: Promise<void> | undefined;
 
   constructor(private readonly config: WorkspaceConfigService) {
-    this.disposables.push(config.onDidChange(() => this.changed.fire()));
+    this.disposables.push(config.onDidChange(() => void this.refresh()));
   }
 
   /** The companion arrives after activation (it is loaded lazily). */
   attach(companion: CompanionClient): vscode.Disposable {
     this.companion = companion;
-    this.changed.fire();
+    void this.refresh();
     return vscode.Disposable.from(
       companion.onDidChangeOperations(() => this.changed.fire()),
-      companion.onDidChangeState(() => this.changed.fire()),
+      companion.onDidChangeState((s) => (s.kind === 'up' ? void this.refresh() : this.changed.fire())),
+      companion.onSandboxChanged((s) => {
+        this.statuses.set(s.name, s);
+        this.changed.fire();
+      }),
     );
+  }
+
+  /** The sandboxes' real state, as the companion reads it from the providers. */
+  get sandboxStatuses(): SandboxStatus[] {
+    return [...this.statuses.values()];
+  }
+
+  /** Asks the companion for every sandbox's real state again. */
+  refresh(): Promise<void> {
+    this.refreshing ??= this.load().finally(() => (this.refreshing = undefined));
+    return this.refreshing;
+  }
+
+  private async load(): Promise<void> {
+    const s = this.config.current;
+    const companion = this.companion;
+    if (s.state === 'loaded' && s.result.ok && companion?.current.kind === 'up') {
+      try {
+        const list = await companion.listSandboxes(s.uri.fsPath);
+        this.statuses = new Map(list.map((x) => [x.name, x]));
+      } catch {
+        // Shown as unknown; the companion's log says why.
+      }
+    }
+    this.changed.fire();
   }
 
   getTreeItem(row: Row): vscode.TreeItem {
     const item = new vscode.TreeItem(
       row.label,
-      row.children?.length ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None,
+      row.children?.length
+        ? row.contextValue?.startsWith('sandbox:')
+          ? vscode.TreeItemCollapsibleState.Collapsed
+          : vscode.TreeItemCollapsibleState.Expanded
+        : vscode.TreeItemCollapsibleState.None,
     );
+    item.id = row.id ? `${row.contextValue?.split(':')[0] ?? 'row'}:${row.id}` : undefined;
     item.description = row.description;
     item.tooltip = row.tooltip ? new vscode.MarkdownString(row.tooltip) : undefined;
     item.contextValue = row.contextValue;
-    if (row.icon) item.iconPath = new vscode.ThemeIcon(row.icon);
+    if (row.icon) {
+      const [id, color] = row.icon.split('|');
+      item.iconPath = new vscode.ThemeIcon(id, color ? new vscode.ThemeColor(color) : undefined);
+    }
     return item;
   }
 
@@ -55,12 +96,77 @@ export class SandboxesTreeProvider implements vscode.TreeDataProvider<Row>, vsco
     const s = this.config.current;
     if (s.state !== 'loaded' || !s.result.ok) return [];
     const ops = this.companion?.operationList ?? [];
-    return [...sandboxRows(s.result.config), ...(ops.length ? [operationRows(ops)] : [])];
+    const up = this.companion?.current.kind === 'up';
+    const rows = Object.entries(s.result.config.sandboxes ?? {}).map(([name, cfg]) =>
+      sandboxRow(name, cfg, this.statuses.get(name), up),
+    );
+    return [...rows, ...(ops.length ? [operationRows(ops)] : [])];
   }
 
   dispose(): void {
     vscode.Disposable.from(...this.disposables).dispose();
   }
+}
+
+const STATE_ICONS: Record<SandboxStatus['state'], string> = {
+  absent: 'circle-large-outline',
+  creating: 'sync~spin',
+  running: 'vm-running|testing.iconPassed',
+  stopped: 'debug-stop',
+  degraded: 'warning|list.warningForeground',
+  unknown: 'question',
+};
+
+/** One sandbox: its state from the provider (or "not created"), its members below. */
+export function sandboxRow(
+  name: string,
+  cfg: SandboxConfig,
+  status: SandboxStatus | undefined,
+  companionUp: boolean,
+): Row {
+  const state = status?.state ?? (companionUp ? 'unknown' : 'unknown');
+  const shown = !status ? (companionUp ? 'checking…' : 'companion down') : state === 'absent' ? 'not created' : state;
+  const members = status?.members ?? [];
+  const healthy = members.filter((m) => m.state === 'running' && m.health !== 'unhealthy').length;
+  const artifacts = status?.artifacts ?? {};
+  return {
+    id: name,
+    label: name,
+    description: `${cfg.provider} · ${shown}${members.length ? ` · ${healthy}/${members.length} healthy` : ''}`,
+    icon: STATE_ICONS[state],
+    contextValue: `sandbox:${cfg.provider}:${state}${artifacts.kubeconfig ? ':kube' : ''}${artifacts.inventory ? ':inventory' : ''}`,
+    tooltip: [
+      `**${name}** — ${cfg.provider} sandbox from \`${cfg.template}\`: ${shown}`,
+      ...(status?.detail ? ['', status.detail] : []),
+      ...(artifacts.kubeconfig ? ['', `kubeconfig: \`${artifacts.kubeconfig}\``] : []),
+      ...(artifacts.inventory ? ['', `inventory: \`${artifacts.inventory}\``] : []),
+    ].join('\n'),
+    children: members.map((m) => memberRow(name, m)),
+  };
+}
+
+function memberRow(sandbox: string, m: SandboxMember): Row {
+  const icon =
+    m.health === 'unhealthy' || m.state === 'exited'
+      ? 'error|testing.iconFailed'
+      : m.health === 'starting' || m.state === 'starting'
+        ? 'sync~spin'
+        : m.state === 'running'
+          ? 'pass|testing.iconPassed'
+          : 'circle-outline';
+  return {
+    id: `${sandbox}/${m.name}`,
+    label: m.name,
+    description: [m.state, m.health, m.addresses[0]].filter(Boolean).join(' · '),
+    icon,
+    contextValue: `member:${m.state}`,
+    tooltip: [
+      `**${m.name}**${m.role ? ` (${m.role})` : ''} — ${m.state}${m.health ? `, ${m.health}` : ''}`,
+      ...(m.image ? ['', `image \`${m.image}\``] : []),
+      ...(m.addresses.length ? ['', `addresses ${m.addresses.join(', ')}`] : []),
+      ...(m.ports.length ? ['', `ports ${m.ports.join(', ')}`] : []),
+    ].join('\n'),
+  };
 }
 
 const ORDER: Record<OperationState, number> = {
