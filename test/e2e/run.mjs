@@ -45,10 +45,32 @@ if (!existsSync(CHROMIUM)) {
 const build = spawnSync(process.execPath, ['esbuild.mjs'], { cwd: repo, stdio: 'inherit' });
 if (build.status !== 0) process.exit(1);
 ensureCodeServer();
+// The Docker engine and the node image the compose/nodes sandbox of the last check needs.
+const docker = spawnSync(
+  process.execPath,
+  [
+    '--import',
+    'tsx',
+    '-e',
+    "const d = require('./test/helpers/docker.ts'); d.ensureDocker().then(d.ensureNodeImage).catch((e) => { console.error(e.message); process.exit(1); })",
+  ],
+  { cwd: repo, stdio: 'inherit' },
+);
+if (docker.status !== 0) process.exit(1);
 
 const work = mkdtempSync(join(tmpdir(), 'infra-sandbox-e2e-'));
 const workspace = join(work, 'homelab');
 cpSync(join(repo, 'examples', 'homelab'), workspace, { recursive: true });
+// A compose/nodes sandbox besides the homelab's own (whose k3d, multipass and registry images
+// cannot run here), for the check that creates one from the Sandboxes view.
+const configPath = join(workspace, 'infra-sandbox.yaml');
+writeFileSync(
+  configPath,
+  readFileSync(configPath, 'utf8').replace(
+    /^sandboxes:\n/m,
+    'sandboxes:\n  e2e:\n    provider: compose\n    template: compose/nodes\n    groups: { k3s_server: [1], k3s_agents: [2, 3] }\n',
+  ),
+);
 mkdirSync(artifacts, { recursive: true });
 
 let server;
@@ -180,12 +202,56 @@ try {
       throw new Error(`expected the chain and [Ln 3, …] in ${JSON.stringify(text)}`);
     await page.screenshot({ path: join(artifacts, 'guard-diagnostics.png') });
   });
-  console.log(`\nscreenshots: ${join('test', 'e2e', 'artifacts')}/workbench.png, problems.png, guard-diagnostics.png`);
+  await check(
+    'a compose/nodes sandbox created from the Sandboxes view turns healthy, the status bar names it, destroy removes it',
+    async () => {
+      await page.keyboard.press('Escape');
+      const sidebar = page.locator('#workbench\\.parts\\.sidebar');
+      const row = sidebar.locator('.monaco-list-row', { hasText: 'e2e' }).first();
+      await row.waitFor({ timeout: 30_000 });
+      await row.getByText('not created').waitFor({ timeout: 30_000 });
+      await row.hover();
+      await row.locator('.action-label[aria-label="Bring Sandbox Up"]').click();
+      const status = page.locator('#workbench\\.parts\\.statusbar');
+      await status.getByText('e2e · 3/3 healthy').first().waitFor({ timeout: 90_000 });
+      // Room for its nodes: collapse the views below it, then expand the sandbox.
+      for (const title of ['Guard', 'Dashboard']) {
+        const header = sidebar.locator('.pane-header', { hasText: title }).first();
+        if ((await header.getAttribute('aria-expanded')) === 'true') await header.click();
+      }
+      if ((await row.getAttribute('aria-expanded')) !== 'true') await row.click();
+      for (const node of ['node-1', 'node-2', 'node-3']) {
+        await sidebar
+          .locator('.monaco-list-row', { hasText: node })
+          .getByText('healthy')
+          .first()
+          .waitFor({ timeout: 20_000 });
+      }
+      await page.screenshot({ path: join(artifacts, 'sandbox.png') });
+      await row.hover();
+      await row.locator('.action-label[aria-label="Destroy Sandbox…"]').click();
+      await page.locator('.monaco-dialog-box').getByRole('button', { name: 'Destroy' }).click();
+      await row.getByText('not created').waitFor({ timeout: 60_000 });
+      await status.getByText('no sandbox', { exact: false }).first().waitFor({ timeout: 20_000 });
+    },
+  );
+  console.log(
+    `\nscreenshots: ${join('test', 'e2e', 'artifacts')}/workbench.png, problems.png, guard-diagnostics.png, sandbox.png`,
+  );
 } catch (e) {
   failed++;
   console.error(`e2e: ${e.stack ?? e}`);
 } finally {
   await browser?.close().catch(() => {});
+  // Whatever the checks did, no sandbox of this run is left running.
+  spawnSync(
+    process.execPath,
+    [join(repo, 'dist', 'cli.js'), '--config', configPath, 'sandbox', 'destroy', 'e2e', '--yes'],
+    {
+      stdio: 'ignore',
+      env: { ...process.env, INFRA_SANDBOX_NO_COMPANION: '1' },
+    },
+  );
   server?.stop();
   rmSync(work, { recursive: true, force: true });
 }

@@ -58,9 +58,18 @@ export class WorkspaceConfigService implements vscode.Disposable {
       if (isConfig(doc.uri) && doc.uri.toString() !== uri?.toString()) this.schedule(doc, 0);
   }
 
+  /** Debounced: a writer truncates, then writes; reading in between would report an empty file. */
   private onDiskChange(uri: vscode.Uri): void {
-    const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
-    if (!open || !open.isDirty) void this.validateUri(uri);
+    const key = `disk:${uri.toString()}`;
+    clearTimeout(this.timers.get(key));
+    this.timers.set(
+      key,
+      setTimeout(() => {
+        this.timers.delete(key);
+        const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
+        if (!open || !open.isDirty) void this.validateUri(uri);
+      }, 150),
+    );
   }
 
   private schedule(doc: vscode.TextDocument, delayMs = 250): void {

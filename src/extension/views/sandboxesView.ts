@@ -125,7 +125,15 @@ export function sandboxRow(
   companionUp: boolean,
 ): Row {
   const state = status?.state ?? (companionUp ? 'unknown' : 'unknown');
-  const shown = !status ? (companionUp ? 'checking…' : 'companion down') : state === 'absent' ? 'not created' : state;
+  // `unknown` comes with why (a tool that is not installed, an engine that is down): say that.
+  const why = state === 'unknown' && status?.detail ? status.detail.split(/[:.;\n]/)[0].slice(0, 48) : undefined;
+  const shown = !status
+    ? companionUp
+      ? 'checking…'
+      : 'companion down'
+    : state === 'absent'
+      ? 'not created'
+      : (why ?? state);
   const members = status?.members ?? [];
   const healthy = members.filter((m) => m.state === 'running' && m.health !== 'unhealthy').length;
   const artifacts = status?.artifacts ?? {};
