@@ -25,6 +25,7 @@ import {
   ListOperations,
   ListSandboxes,
   OperationKinds,
+  KeepSandbox,
   QueryLedger,
   SandboxShell,
   Shutdown,
@@ -54,6 +55,9 @@ export interface HandlerContext {
   manager: OperationManager;
   configs: ConfigCache;
   sandboxes: SandboxService;
+  /** A config the companion serves (its sandboxes' idle ttl is watched from now on). */
+  seen(configFile: string): void;
+  keep(configFile: string, name: string): void;
   hello(): HelloResult;
   /** Asks the companion to close once the current answer is sent. */
   shutdown(): void;
@@ -127,8 +131,10 @@ export function companionMethods(ctx: HandlerContext): Map<string, Method> {
     }),
     def(ListSandboxes, configFileParams, async (p) => {
       const config = await ctx.configs.load(p.configFile);
+      ctx.seen(p.configFile);
       return ctx.sandboxes.list({ root: dirname(p.configFile), configFile: p.configFile, config, env: process.env });
     }),
+    def(KeepSandbox, sandboxShellParams, (p) => ctx.keep(p.configFile, p.name)),
     def(SandboxShell, sandboxShellParams, async (p) => {
       const config = await ctx.configs.load(p.configFile);
       const context = { root: dirname(p.configFile), configFile: p.configFile, config, name: p.name, env: process.env };

@@ -17,6 +17,8 @@ import { type MessageConnection } from 'vscode-jsonrpc/node';
 import { OperationManager } from '../core/ops/operations';
 import { loadProviders } from '../core/sandbox/loadProviders';
 import type { SandboxService } from '../core/sandbox/service';
+import { TtlWatcher } from '../core/sandbox/ttl';
+import { readLedger } from '../core/ledger/ledger';
 import { registerSandboxOperations } from './sandboxOps';
 import { silentLogger, type Logger } from '../core/log';
 import {
@@ -24,6 +26,7 @@ import {
   HEALTH_PATH,
   LIMITS,
   OperationChanged,
+  SandboxIdle,
   SandboxStateChanged,
   OperationLog,
   SUBPROTOCOL,
@@ -46,6 +49,9 @@ import {
   writeCompanionInfo,
 } from './runtime';
 import { VERSION } from './version';
+
+/** How often idle sandboxes are looked for (limits.ttl is minutes to days). */
+const TTL_TICK_MS = 60_000;
 
 export interface CompanionOptions {
   /** Always 127.0.0.1; the option exists to say so. */
@@ -151,10 +157,30 @@ export async function startCompanion(opts: CompanionOptions = {}): Promise<Compa
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => (resolveDone = r));
 
+  // limits.ttl: running sandboxes idle that long are stopped, after a warning to every client.
+  const ttl = new TtlWatcher({
+    loadConfig: (file) => configs.load(file),
+    list: (file, config) => sandboxes.list({ root: dirname(file), configFile: file, config, env: process.env }),
+    lastActivity: async (file, name) => {
+      const { entries } = await readLedger(file, { limit: 2000 });
+      const last = [...entries].reverse().find((e) => e.key === name && e.subject.startsWith('sandbox.'));
+      return last ? Date.parse(last.at) : undefined;
+    },
+    warn: (notice) => broadcast((c) => c.sendNotification(SandboxIdle, notice)),
+    stop: (notice) => {
+      logger.info(`${notice.name} idle for ${Math.round(notice.idleMs / 60_000)} min (limits.ttl): stopping it`);
+      manager.start({ kind: 'sandbox.stop', key: notice.name, configFile: notice.configFile, origin: 'ttl' });
+    },
+  });
+  const ttlTimer = setInterval(() => void ttl.tick().catch(() => undefined), TTL_TICK_MS);
+  ttlTimer.unref();
+
   const methods: Map<string, Method> = companionMethods({
     manager,
     configs,
     sandboxes,
+    seen: (file) => ttl.track(file),
+    keep: (file, name) => ttl.keep(file, name),
     hello: () => ({
       version: VERSION,
       pid: process.pid,
@@ -200,6 +226,7 @@ export async function startCompanion(opts: CompanionOptions = {}): Promise<Compa
       // After a lifecycle operation, every window hears the sandbox's new real state.
       if (op.kind.startsWith('sandbox.') && op.configFile && op.endedAt) {
         const configFile = op.configFile;
+        ttl.track(configFile);
         void configs
           .load(configFile)
           .then((config) =>
@@ -350,6 +377,7 @@ export async function startCompanion(opts: CompanionOptions = {}): Promise<Compa
   function close(): Promise<void> {
     closing ??= (async () => {
       clearTimeout(idleTimer);
+      clearInterval(ttlTimer);
       clearInterval(heartbeat);
       if (opts.handleSignals) {
         process.off('SIGTERM', onSignal);

@@ -176,6 +176,17 @@ export const SandboxShell = new RequestType<{ configFile: string; name: string; 
   'sandbox/shell',
 );
 
+/** A running sandbox idle past `limits.ttl` minus the warning time: it will be stopped in `stopInMs` unless kept. */
+export interface SandboxIdleNotice {
+  configFile: string;
+  name: string;
+  idleMs: number;
+  stopInMs: number;
+}
+export const SandboxIdle = new NotificationType<SandboxIdleNotice>('sandbox/idle');
+/** Someone uses the sandbox: its idle time starts again. */
+export const KeepSandbox = new RequestType<{ configFile: string; name: string }, void, void>('sandbox/keep');
+
 export interface GateResultNotice {
   configFile: string;
   gate: 'idempotence' | 'plan';

@@ -11,8 +11,11 @@ import {
   OperationChanged,
   OperationLog,
   ListSandboxes,
+  KeepSandbox,
+  SandboxIdle,
   SandboxShell,
   SandboxStateChanged,
+  type SandboxIdleNotice,
   Shutdown,
   StartOperation,
   type SandboxStatus,
@@ -100,6 +103,18 @@ export class CompanionClient implements vscode.Disposable {
   /** The argv of an interactive shell in a sandbox member. */
   async sandboxShell(configFile: string, name: string, member?: string): Promise<string[]> {
     return this.need().sendRequest(SandboxShell, { configFile, name, ...(member ? { member } : {}) });
+  }
+
+  /** limits.ttl: the companion will stop an idle sandbox soon; the person may keep it. */
+  private async askToKeep(notice: SandboxIdleNotice): Promise<void> {
+    const idle = Math.round(notice.idleMs / 60_000);
+    const inMin = Math.max(1, Math.round(notice.stopInMs / 60_000));
+    const choice = await vscode.window.showWarningMessage(
+      `Infra Sandbox: sandbox ${notice.name} has been idle for ${idle} min; it will be stopped in ${inMin} min (limits.ttl). Its data is kept.`,
+      'Keep Running',
+    );
+    if (choice === 'Keep Running')
+      await this.rpc?.sendRequest(KeepSandbox, { configFile: notice.configFile, name: notice.name });
   }
 
   /** Resolves when the operation ends (from its notifications); its final info. */
@@ -199,6 +214,7 @@ export class CompanionClient implements vscode.Disposable {
     });
     connection.onNotification(OperationLog, (line) => this.logLine.fire(line));
     connection.onNotification(SandboxStateChanged, (status) => this.sandboxChanged.fire(status));
+    connection.onNotification(SandboxIdle, (notice) => void this.askToKeep(notice));
     connection.onClose(() => {
       if (this.connection !== connection) return;
       this.connection = undefined;

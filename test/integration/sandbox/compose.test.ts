@@ -12,6 +12,7 @@ import type { WorkspaceConfig } from '../../../src/core/config/types';
 import { InfraSandboxError, run, ToolMissingError } from '../../../src/core/exec';
 import { composeCommand, composeConfigCheck, findComposeTool } from '../../../src/core/sandbox/composeCommands';
 import { composeOverride, findComposeFile, readComposeFile } from '../../../src/core/sandbox/composeFile';
+import { SandboxService } from '../../../src/core/sandbox/service';
 import { resolveTemplate } from '../../../src/core/sandbox/templates';
 import { ComposeProvider, sandboxLabels } from '../../../src/core/sandbox/compose';
 import { COMPOSE_PROJECT_LABEL, DockerEngine } from '../../../src/core/sandbox/docker';
@@ -190,6 +191,18 @@ describe('compose provider (real Docker, docker-compose v1)', { timeout: 15 * 60
     assert.deepEqual(await leftovers('isbt-other'), NOTHING);
     assert.equal((await provider.status(ctx('isbt-other'))).state, 'absent');
     assert.equal((await provider.status(ctx('isbt-basic'))).state, 'running');
+  });
+
+  it('limits.maxSandboxes: with one sandbox up and a limit of 1, the next is refused and nothing is created', async () => {
+    assert.equal((await provider.status(ctx('isbt-basic'))).state, 'running');
+    const limited: WorkspaceConfig = { ...config, limits: { maxSandboxes: 1 } };
+    const service = new SandboxService({ providers: { compose: provider } });
+    await assert.rejects(
+      service.run('up', ctx('isbt-other', { config: limited })),
+      (err: InfraSandboxError) =>
+        err.exitCode === 2 && /limits\.maxSandboxes is 1 and 1 exist \(isbt-basic: running\)/.test(err.message),
+    );
+    assert.deepEqual(await leftovers('isbt-other'), NOTHING);
   });
 
   it('destroy removes containers, networks and volumes', async () => {
