@@ -76,7 +76,13 @@ const builds = [
   {
     ...node,
     define: { ...common.define, __INFRA_SANDBOX_PROVIDERS__: JSON.stringify('./sandbox-providers.js') },
-    entryPoints: { cli: 'src/companion/main.ts' },
+    entryPoints: { 'cli-main': 'src/companion/main.ts' },
+    outdir: 'dist',
+  },
+  // dist/cli.js: loads dist/cli-main.js with V8's code cache (src/companion/loader.ts).
+  {
+    ...node,
+    entryPoints: { cli: 'src/companion/loader.ts' },
     outdir: 'dist',
     banner: { js: '#!/usr/bin/env node' },
   },
