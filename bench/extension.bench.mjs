@@ -29,7 +29,7 @@ export async function run() {
   const activation = kb('dist/extension.js');
   const lazy = kb('dist/extension-lazy.js');
   const extension = activation + lazy;
-  const cli = kb('dist/cli.js');
+  const cli = kb('dist/cli.js') + kb('dist/cli-main.js');
   const webview = kb('dist/webview/dashboard.js');
   const vsix = kb('dist-pkg/infra-sandbox.vsix');
   return [
