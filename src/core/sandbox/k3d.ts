@@ -45,9 +45,10 @@ import {
   throwIfCancelled,
   writeFileAtomic,
 } from './providerSupport';
+import { DockerEngine, type ContainerDetails } from './docker';
 import { loadK3dTemplate, type K3dTemplate } from './k3dTemplate';
 import { resolveTemplate } from './templates';
-import type { SandboxContext, SandboxProvider, SandboxStatus, UpResult } from './types';
+import type { SandboxContext, SandboxMember, SandboxProvider, SandboxStatus, UpResult } from './types';
 
 /** `.infra-sandbox/kube/<name>.yaml` in the workspace. */
 export function k3dKubeconfigPath(root: string, sandbox: string): string {
@@ -136,10 +137,12 @@ export class K3dProvider implements SandboxProvider {
     this.checkName(ctx);
     const cluster = await this.find(ctx);
     const kubeconfig = k3dKubeconfigPath(ctx.root, ctx.name);
+    const state = k3dSandboxState(cluster);
     return {
       name: ctx.name,
       provider: 'k3d',
-      ...k3dSandboxState(cluster),
+      ...state,
+      members: cluster ? await withContainers(ctx, state.members) : state.members,
       artifacts: cluster && existsSync(kubeconfig) ? { kubeconfig } : {},
     };
   }
@@ -300,4 +303,33 @@ async function guardDockerEngine(ctx: SandboxContext): Promise<void> {
       verdict,
     );
   }
+}
+
+/**
+ * k3d's nodes are containers: the engine's API (dockerode) adds what `cluster list` does not say —
+ * image, published ports, health, the container id, addresses on every network. Nodes are found by
+ * k3d's own label `k3d.cluster`. Without a reachable engine the list's view stands as it is.
+ */
+async function withContainers(ctx: SandboxContext, members: SandboxMember[]): Promise<SandboxMember[]> {
+  let containers: ContainerDetails[];
+  try {
+    containers = await new DockerEngine(ctx.env).containers({ 'k3d.cluster': k3dClusterName(ctx.name) });
+  } catch {
+    return members;
+  }
+  const byName = new Map(containers.map((c) => [c.name, c]));
+  return members.map((m) => {
+    const c = byName.get(m.name);
+    if (!c) return m;
+    const addresses = c.networks.flatMap((n) => [n.ipv4, n.ipv6].filter((a): a is string => Boolean(a)));
+    return {
+      ...m,
+      image: c.image,
+      ports: c.ports,
+      id: c.id,
+      addresses: addresses.length ? addresses : m.addresses,
+      ...(c.health ? { health: c.health } : {}),
+      ...(c.state !== 'running' && m.state === 'running' ? { state: 'stopped' as const } : {}),
+    };
+  });
 }
