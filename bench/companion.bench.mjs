@@ -3,12 +3,12 @@
 // guarded terminal while the companion runs — against running the command directly (budget: p50 ≤
 // 15 ms added). The companion is `node dist/cli.js serve` in its own process; clients speak raw
 // JSON-RPC over `ws` here, as any client would. Runs on the bundle built by extension.bench.mjs.
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { WebSocket } from 'ws';
+import { connect, startCompanion } from './lib/companion.mjs';
 import { percentile } from './lib/stats.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -19,17 +19,8 @@ const RUNS = 41;
 
 export async function run() {
   const dir = mkdtempSync(join(tmpdir(), 'isb-bench-companion-'));
-  const env = {
-    ...process.env,
-    INFRA_SANDBOX_RUNTIME_DIR: join(dir, 'run'),
-    INFRA_SANDBOX_STATE_DIR: join(dir, 'state'),
-  };
-  const server = spawn(process.execPath, [join(root, 'dist', 'cli.js'), 'serve', '--idle-timeout', '0'], {
-    env,
-    stdio: 'ignore',
-  });
+  const { env, info, stop } = await startCompanion(root, dir);
   try {
-    const info = await waitForInfo(join(dir, 'run', 'companion.json'));
     const rpc = await throughput(info);
     const warm = guardWarm(dir, env);
     return [
@@ -53,26 +44,9 @@ export async function run() {
       },
     ];
   } finally {
-    server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
+    await stop();
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-async function waitForInfo(file) {
-  for (let i = 0; i < 100; i++) {
-    if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8'));
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`the companion did not write ${file}`);
-}
-
-function connect(info) {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${info.port}/`, { headers: { 'x-infra-sandbox-token': info.token } });
-    ws.once('open', () => resolve(ws));
-    ws.once('error', reject);
-  });
 }
 
 async function throughput(info) {

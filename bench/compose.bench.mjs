@@ -3,12 +3,12 @@
 // the product through the companion (as the editor and a warm CLI use it), the raw side as a
 // script would — `docker-compose up -d`, then `docker inspect` until healthy. Each run starts from
 // nothing and is destroyed after. Needs the Docker engine and the node image the tests build.
-import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { WebSocket } from 'ws';
+import { connect, startCompanion } from './lib/companion.mjs';
 import { percentile } from './lib/stats.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -43,17 +43,8 @@ export async function run() {
     join(dir, 'infra-sandbox.yaml'),
     `version: 1\nsandboxes:\n  bench:\n    provider: compose\n    template: ./stack\n`,
   );
-  const env = {
-    ...process.env,
-    INFRA_SANDBOX_RUNTIME_DIR: join(dir, 'run'),
-    INFRA_SANDBOX_STATE_DIR: join(dir, 'state'),
-  };
-  const server = spawn(process.execPath, [join(root, 'dist', 'cli.js'), 'serve', '--idle-timeout', '0'], {
-    env,
-    stdio: 'ignore',
-  });
+  const { info, stop } = await startCompanion(root, dir);
   try {
-    const info = await waitForInfo(join(dir, 'run', 'companion.json'));
     const ws = await connect(info);
     const product = [];
     const raw = [];
@@ -81,8 +72,7 @@ export async function run() {
       },
     ];
   } finally {
-    server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
+    await stop();
     spawnSync('docker-compose', ['-p', 'isb-bench-raw', 'down', '-v'], { stdio: 'ignore' });
     rmSync(dir, { recursive: true, force: true });
   }
@@ -93,22 +83,6 @@ function readdirCompose(dir) {
     if (existsSync(join(dir, name))) return join(dir, name);
   }
   throw new Error(`no compose file in ${dir}`);
-}
-
-async function waitForInfo(file) {
-  for (let i = 0; i < 100; i++) {
-    if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8'));
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`the companion did not write ${file}`);
-}
-
-function connect(info) {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${info.port}/`, { headers: { 'x-infra-sandbox-token': info.token } });
-    ws.once('open', () => resolve(ws));
-    ws.once('error', reject);
-  });
 }
 
 let nextId = 1;

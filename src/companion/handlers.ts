@@ -9,8 +9,7 @@ import { ResponseError, type RequestType, type RequestType0 } from 'vscode-jsonr
 import { findConfigUpward } from '../core/config';
 import { InfraSandboxError } from '../core/exec';
 import { fileFindings } from '../core/guard/fileFindings';
-import { guardCommand, guardTargets } from '../core/guard/guard';
-import { createResolver, type Resolver } from '../core/guard/resolver';
+import { guardCommand, guardTargets, sharedResolver } from '../core/guard/guard';
 import { readLedger } from '../core/ledger/ledger';
 import { OperationError, type OperationManager } from '../core/ops/operations';
 import type { SandboxService } from '../core/sandbox/service';
@@ -69,15 +68,6 @@ export interface Method {
   run(params: unknown): Promise<unknown>;
 }
 
-/** One resolver (and its cache) per set of DNS servers, shared by every window's diagnostics. */
-const resolvers = new Map<string, Resolver>();
-function resolverFor(servers: string[]): Resolver {
-  const key = servers.join(',');
-  let r = resolvers.get(key);
-  if (!r) resolvers.set(key, (r = createResolver({ dnsServers: servers })));
-  return r;
-}
-
 /** The ledger query answers at most this many entries unless asked for fewer. */
 const DEFAULT_LEDGER_LIMIT = 500;
 
@@ -105,7 +95,7 @@ export function companionMethods(ctx: HandlerContext): Map<string, Method> {
       const found = await fileFindings(p.file, p.text, {
         config,
         root: dirname(p.configFile),
-        resolver: resolverFor(config.guard?.dnsServers ?? []),
+        resolver: sharedResolver(config.guard?.dnsServers ?? []),
         env: process.env,
         home: homedir(),
         overrides: new Map(Object.entries(p.overrides ?? {})),
@@ -120,7 +110,6 @@ export function companionMethods(ctx: HandlerContext): Map<string, Method> {
         env: p.env,
         config,
         inventoryParser: 'builtin',
-        resolver: resolverFor(config.guard?.dnsServers ?? []),
       });
       // An unreachable API server blocks commands (fail closed) but does not make the editor say PRODUCTION.
       return { production: verdict.targets.find((t) => t.production && !t.unresolved) ?? null, reason: verdict.reason };

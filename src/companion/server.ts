@@ -8,7 +8,7 @@
  * (DNS rebinding), is refused before anything else is looked at. A refused upgrade gets a bare
  * HTTP status and never becomes a WebSocket, so no handler can run for it.
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { dirname, join } from 'node:path';
@@ -30,15 +30,10 @@ import {
   SandboxStateChanged,
   OperationLog,
   SUBPROTOCOL,
-  TOKEN_HEADER,
-  TOKEN_SUBPROTOCOL_PREFIX,
   type CompanionInfo,
-  type GuardDecideParams,
-  type GuardDecideResult,
 } from '../protocol/companion';
-import { ConfigCache, decideCommand } from './guardDecision';
+import { ConfigCache } from './guardDecision';
 import { companionMethods, type Method } from './handlers';
-import { guardDecideParams } from './rpc/params';
 import { createWsConnection, type RpcError } from './rpc/wsConnection';
 import {
   ensurePrivateDir,
@@ -48,7 +43,10 @@ import {
   stateDir as defaultStateDir,
   writeCompanionInfo,
 } from './runtime';
+import { guardDecideOverHttp, pathOf, refuseRequest, refuseUpgrade, send } from './http';
 import { VERSION } from './version';
+
+export { tokenMatches } from './http';
 
 /** How often idle sandboxes are looked for (limits.ttl is minutes to days). */
 const TTL_TICK_MS = 60_000;
@@ -161,10 +159,12 @@ export async function startCompanion(opts: CompanionOptions = {}): Promise<Compa
   const ttl = new TtlWatcher({
     loadConfig: (file) => configs.load(file),
     list: (file, config) => sandboxes.list({ root: dirname(file), configFile: file, config, env: process.env }),
-    lastActivity: async (file, name) => {
+    // One read of the ledger per config and pass: the last lifecycle entry of each sandbox.
+    lastActivities: async (file) => {
       const { entries } = await readLedger(file, { limit: 2000 });
-      const last = [...entries].reverse().find((e) => e.key === name && e.subject.startsWith('sandbox.'));
-      return last ? Date.parse(last.at) : undefined;
+      const last = new Map<string, number>();
+      for (const e of entries) if (e.key && e.subject.startsWith('sandbox.')) last.set(e.key, Date.parse(e.at));
+      return last;
     },
     warn: (notice) => broadcast((c) => c.sendNotification(SandboxIdle, notice)),
     stop: (notice) => {
@@ -424,133 +424,3 @@ export async function startCompanion(opts: CompanionOptions = {}): Promise<Compa
 }
 
 const TOO_MANY = Symbol('too many params');
-
-function pathOf(req: IncomingMessage): string {
-  const url = req.url ?? '/';
-  const q = url.indexOf('?');
-  return q < 0 ? url : url.slice(0, q);
-}
-
-/**
- * Why a request must be refused, or undefined: a browser Origin other than a VS Code webview
- * (403), a Host that is not loopback (403: DNS rebinding), a missing or wrong token (401).
- */
-function refuseRequest(req: IncomingMessage, token: string): readonly [number, string] | undefined {
-  const origin = req.headers.origin;
-  if (origin !== undefined && !origin.startsWith('vscode-webview://')) return [403, 'Forbidden'];
-  if (!loopbackHost(req.headers.host)) return [403, 'Forbidden'];
-  return tokenMatches(presentedToken(req), token) ? undefined : [401, 'Unauthorized'];
-}
-
-function presentedToken(req: IncomingMessage): string | undefined {
-  const header = req.headers[TOKEN_HEADER];
-  if (typeof header === 'string') return header.trim();
-  const protocols = req.headers['sec-websocket-protocol'];
-  if (typeof protocols !== 'string') return undefined;
-  for (const p of protocols.split(',')) {
-    const name = p.trim();
-    if (name.startsWith(TOKEN_SUBPROTOCOL_PREFIX)) return name.slice(TOKEN_SUBPROTOCOL_PREFIX.length);
-  }
-  return undefined;
-}
-
-/** Constant time over the content; a different length is refused without comparing anything. */
-export function tokenMatches(presented: string | undefined, token: string): boolean {
-  if (presented === undefined) return false;
-  const a = Buffer.from(presented, 'utf8');
-  const b = Buffer.from(token, 'utf8');
-  if (a.length !== b.length) return false;
-  return timingSafeEqual(a, b);
-}
-
-const LOOPBACK_NAMES = new Set(['127.0.0.1', 'localhost', '[::1]']);
-
-function loopbackHost(host: string | undefined): boolean {
-  if (host === undefined) return true; // HTTP/1.0 from a shell script; a browser always sends Host
-  const h = host.trim().toLowerCase();
-  const name = h.startsWith('[') ? h.slice(0, h.indexOf(']') + 1) : h.split(':')[0];
-  return LOOPBACK_NAMES.has(name);
-}
-
-function refuseUpgrade(socket: Duplex, status: number, text: string): void {
-  const body = `${text.toLowerCase()}\n`;
-  socket.once('finish', () => socket.destroy());
-  socket.end(
-    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
-}
-
-function send(res: ServerResponse, status: number, type: string, body: string): void {
-  res.writeHead(status, {
-    'Content-Type': type,
-    'Content-Length': Buffer.byteLength(body),
-    'Cache-Control': 'no-store',
-    'X-Content-Type-Options': 'nosniff',
-  });
-  res.end(body);
-}
-
-/** `POST /guard/decide`: GuardDecideParams in, GuardDecideResult out (JSON, or text for shells). */
-async function guardDecideOverHttp(
-  req: IncomingMessage,
-  res: ServerResponse,
-  configs: ConfigCache,
-  stats: CompanionStats,
-): Promise<void> {
-  const bad = (status: number, message: string) => {
-    stats.refusedHttp++;
-    send(res, status, 'application/json', `${JSON.stringify({ error: message })}\n`);
-  };
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > LIMITS.maxHttpBodyBytes) {
-    bad(413, `the body is larger than ${LIMITS.maxHttpBodyBytes} bytes`);
-    req.destroy();
-    return;
-  }
-  let body: string;
-  try {
-    body = await readBody(req, LIMITS.maxHttpBodyBytes);
-  } catch {
-    if (!res.headersSent) bad(413, `the body is larger than ${LIMITS.maxHttpBodyBytes} bytes`);
-    req.destroy();
-    return;
-  }
-  let params: unknown;
-  try {
-    params = JSON.parse(body);
-  } catch {
-    return bad(400, 'the body is not valid JSON');
-  }
-  const problem = guardDecideParams(params);
-  if (problem) return bad(400, `invalid GuardDecideParams: ${problem}`);
-  let result: GuardDecideResult;
-  try {
-    result = await decideCommand(params as GuardDecideParams, configs);
-    stats.httpDecisions++;
-  } catch (err) {
-    return send(res, 500, 'application/json', `${JSON.stringify({ error: (err as Error).message })}\n`);
-  }
-  if (/\btext\/plain\b/.test(req.headers.accept ?? '')) {
-    const text = `exit=${result.exitCode}\nexecutable=${result.executable ?? ''}\n\n${result.message}${result.missing ?? ''}`;
-    return send(res, 200, 'text/plain; charset=utf-8', text);
-  }
-  send(res, 200, 'application/json', JSON.stringify(result));
-}
-
-function readBody(req: IncomingMessage, max: number): Promise<string> {
-  return new Promise((resolveBody, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > max) {
-        reject(new Error('too large'));
-        req.pause();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolveBody(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}

@@ -11,7 +11,7 @@ import { envTargets, extractGeneric } from './families/generic';
 import { extractKube } from './families/kube';
 import { extractSsh } from './families/ssh';
 import { extractTofu } from './families/tofu';
-import { createResolver } from './resolver';
+import { createResolver, type Resolver } from './resolver';
 import type {
   Boundary,
   ExtractContext,
@@ -71,12 +71,13 @@ export interface GuardResult {
   problems: InputProblem[];
 }
 
-const resolvers = new Map<string, ReturnType<typeof createResolver>>();
+const resolvers = new Map<string, Resolver>();
 
-function resolverFor(boundary: Boundary): ReturnType<typeof createResolver> {
-  const key = boundary.dnsServers.join(',');
+/** One resolver (and its answer cache) per set of DNS servers, shared by every caller in this process. */
+export function sharedResolver(dnsServers: readonly string[]): Resolver {
+  const key = dnsServers.join(',');
   let r = resolvers.get(key);
-  if (!r) resolvers.set(key, (r = createResolver({ dnsServers: boundary.dnsServers })));
+  if (!r) resolvers.set(key, (r = createResolver({ dnsServers: [...dnsServers] })));
   return r;
 }
 
@@ -148,7 +149,7 @@ async function finish(
   const targets = dedupe(parts.flatMap((p) => p.targets));
   const problems = parts.flatMap((p) => p.problems);
   const notes = parts.flatMap((p) => p.notes);
-  const verdict = await decide(targets, boundary, options.resolver ?? resolverFor(boundary), {
+  const verdict = await decide(targets, boundary, options.resolver ?? sharedResolver(boundary.dnsServers), {
     command,
     environment: options.environment ?? 'sandbox',
     baseDir: options.cwd,

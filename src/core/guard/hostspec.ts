@@ -35,8 +35,8 @@ export function hostsOfUrl(url: string): string[] {
     .filter((h) => h.length > 0);
 }
 
-/** Splits `h1:5432,[::1]:5433,h3` on commas outside brackets. */
-function splitHostList(s: string): string[] {
+/** Splits `h1:5432,[::1]:5433,h3` on commas outside brackets; empty pieces dropped. */
+export function splitHostList(s: string): string[] {
   const out: string[] = [];
   let depth = 0;
   let cur = '';
@@ -52,7 +52,8 @@ function splitHostList(s: string): string[] {
   return out.filter((x) => x.length > 0);
 }
 
-function decodeURIComponentSafe(s: string): string {
+/** decodeURIComponent, or the text as it is when it is not valid percent-encoding. */
+export function decodeURIComponentSafe(s: string): string {
   try {
     return decodeURIComponent(s);
   } catch {

@@ -42,6 +42,7 @@ import {
   runFor,
   sandboxEntry,
   streamLines,
+  chooseNodes,
   throwIfCancelled,
   writeFileAtomic,
 } from './providerSupport';
@@ -152,13 +153,7 @@ export class K3dProvider implements SandboxProvider {
     if (status.state === 'absent') {
       throw new InfraSandboxError(`sandbox "${ctx.name}" does not exist: there are no logs`, ExitCode.usage);
     }
-    const members = opts.member ? status.members.filter((m) => m.name === opts.member) : status.members;
-    if (members.length === 0) {
-      throw new InfraSandboxError(
-        `sandbox "${ctx.name}" has no node ${JSON.stringify(opts.member)} (nodes: ${status.members.map((m) => m.name).join(', ')})`,
-        ExitCode.usage,
-      );
-    }
+    const members = chooseNodes(ctx, status.members, opts.member);
     yield* streamLines(
       ctx,
       members.map((m) => ({ label: m.name, spec: dockerLogs(m.name, { follow: opts.follow, tail: opts.tail }) })),

@@ -31,6 +31,7 @@ import {
   runFor,
   sandboxEntry,
   streamLines,
+  chooseNodes,
   templateError,
   throwIfCancelled,
   writeFileAtomic,
@@ -211,13 +212,7 @@ export class MultipassProvider implements SandboxProvider {
     if (nodes.length === 0) {
       throw new InfraSandboxError(`sandbox "${ctx.name}" does not exist: there are no logs`, ExitCode.usage);
     }
-    const chosen = opts.member ? nodes.filter((m) => m.name === opts.member) : nodes;
-    if (chosen.length === 0) {
-      throw new InfraSandboxError(
-        `sandbox "${ctx.name}" has no node ${JSON.stringify(opts.member)} (nodes: ${nodes.map((m) => m.name).join(', ')})`,
-        ExitCode.usage,
-      );
-    }
+    const chosen = chooseNodes(ctx, nodes, opts.member);
     yield* streamLines(
       ctx,
       chosen.map((m) => ({ label: m.name, spec: multipassJournal(m.name, { follow: opts.follow, tail: opts.tail }) })),

@@ -272,3 +272,19 @@ export async function* streamLines(
     stop.abort();
   }
 }
+
+/** The nodes `logs` reads: all of them, or the one named; an unknown name is bad input naming the others. */
+export function chooseNodes<T extends { name: string }>(
+  ctx: SandboxContext,
+  nodes: T[],
+  member: string | undefined,
+): T[] {
+  const chosen = member ? nodes.filter((m) => m.name === member) : nodes;
+  if (chosen.length === 0) {
+    throw new InfraSandboxError(
+      `sandbox "${ctx.name}" has no node ${JSON.stringify(member)} (nodes: ${nodes.map((m) => m.name).join(', ')})`,
+      ExitCode.usage,
+    );
+  }
+  return chosen;
+}

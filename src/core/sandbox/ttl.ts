@@ -29,8 +29,8 @@ export interface TtlWatcherOptions {
   warnBeforeMs?: number;
   loadConfig(configFile: string): Promise<WorkspaceConfig>;
   list(configFile: string, config: WorkspaceConfig): Promise<SandboxStatus[]>;
-  /** When the sandbox's last lifecycle event happened (ms since the epoch), if any. */
-  lastActivity(configFile: string, name: string): Promise<number | undefined>;
+  /** When each sandbox of the config last had a lifecycle event (ms since the epoch), by name. */
+  lastActivities(configFile: string): Promise<Map<string, number>>;
   warn(notice: IdleNotice): void;
   stop(notice: IdleNotice): void;
 }
@@ -75,9 +75,10 @@ export class TtlWatcher {
       const running = (await this.opts.list(configFile, config).catch(() => [])).filter(
         (s) => s.state === 'running' || s.state === 'degraded',
       );
+      const activity = running.length ? await this.opts.lastActivities(configFile).catch(() => new Map()) : new Map();
       for (const s of running) {
         const key = `${configFile}\0${s.name}`;
-        const last = Math.max(this.kept.get(key) ?? 0, (await this.opts.lastActivity(configFile, s.name)) ?? 0);
+        const last = Math.max(this.kept.get(key) ?? 0, activity.get(s.name) ?? 0);
         if (!last) {
           this.keep(configFile, s.name); // running since before we watched: count from now
           continue;

@@ -99,3 +99,22 @@ export function boundaryRows(config: WorkspaceConfig): Row[] {
     ...group('Sandbox networks', config.sandbox?.networks, 'pass'),
   ];
 }
+
+/**
+ * A row as a tree item with a Markdown tooltip and an icon that may carry a colour
+ * (`id|themeColor`): the views that show state (Guard, Sandboxes) use it.
+ */
+export function stateTreeItem(row: Row, whenChildren: vscode.TreeItemCollapsibleState): vscode.TreeItem {
+  const item = new vscode.TreeItem(
+    row.label,
+    row.children?.length ? whenChildren : vscode.TreeItemCollapsibleState.None,
+  );
+  item.description = row.description;
+  item.contextValue = row.contextValue;
+  if (row.tooltip) item.tooltip = new vscode.MarkdownString(row.tooltip);
+  if (row.icon) {
+    const [id, color] = row.icon.split('|');
+    item.iconPath = new vscode.ThemeIcon(id, color ? new vscode.ThemeColor(color) : undefined);
+  }
+  return item;
+}

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { verdictLogPath, readRecentVerdicts, type VerdictRecord } from '../../core/guard/verdictLog';
 import type { ConfigSnapshot, WorkspaceConfigService } from '../config/workspaceConfig';
-import { boundaryRows, type Row } from './configTree';
+import { boundaryRows, stateTreeItem, type Row } from './configTree';
 
 const RECENT = 15;
 
@@ -48,22 +48,12 @@ export class GuardTreeProvider implements vscode.TreeDataProvider<Row>, vscode.D
   }
 
   getTreeItem(row: Row): vscode.TreeItem {
-    const item = new vscode.TreeItem(
-      row.label,
-      row.children?.length
-        ? row.contextValue === 'guard:verdicts'
-          ? vscode.TreeItemCollapsibleState.Expanded
-          : vscode.TreeItemCollapsibleState.Collapsed
-        : vscode.TreeItemCollapsibleState.None,
+    return stateTreeItem(
+      row,
+      row.contextValue === 'guard:verdicts'
+        ? vscode.TreeItemCollapsibleState.Expanded
+        : vscode.TreeItemCollapsibleState.Collapsed,
     );
-    item.description = row.description;
-    item.contextValue = row.contextValue;
-    if (row.tooltip) item.tooltip = new vscode.MarkdownString(row.tooltip);
-    if (row.icon) {
-      const [id, color] = row.icon.split('|');
-      item.iconPath = new vscode.ThemeIcon(id, color ? new vscode.ThemeColor(color) : undefined);
-    }
-    return item;
   }
 
   getChildren(row?: Row): Row[] {

@@ -4,7 +4,7 @@ import type { SandboxMember, SandboxStatus } from '../../core/sandbox/types';
 import type { OperationInfo, OperationState } from '../../protocol/companion';
 import type { CompanionClient } from '../companion/companionClient';
 import type { WorkspaceConfigService } from '../config/workspaceConfig';
-import type { Row } from './configTree';
+import { stateTreeItem, type Row } from './configTree';
 
 const ICONS: Record<OperationState, string> = {
   queued: 'clock',
@@ -72,22 +72,13 @@ export class SandboxesTreeProvider implements vscode.TreeDataProvider<Row>, vsco
   }
 
   getTreeItem(row: Row): vscode.TreeItem {
-    const item = new vscode.TreeItem(
-      row.label,
-      row.children?.length
-        ? row.contextValue?.startsWith('sandbox:')
-          ? vscode.TreeItemCollapsibleState.Collapsed
-          : vscode.TreeItemCollapsibleState.Expanded
-        : vscode.TreeItemCollapsibleState.None,
+    const item = stateTreeItem(
+      row,
+      row.contextValue?.startsWith('sandbox:')
+        ? vscode.TreeItemCollapsibleState.Collapsed
+        : vscode.TreeItemCollapsibleState.Expanded,
     );
     item.id = row.id ? `${row.contextValue?.split(':')[0] ?? 'row'}:${row.id}` : undefined;
-    item.description = row.description;
-    item.tooltip = row.tooltip ? new vscode.MarkdownString(row.tooltip) : undefined;
-    item.contextValue = row.contextValue;
-    if (row.icon) {
-      const [id, color] = row.icon.split('|');
-      item.iconPath = new vscode.ThemeIcon(id, color ? new vscode.ThemeColor(color) : undefined);
-    }
     return item;
   }
 

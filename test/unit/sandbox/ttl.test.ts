@@ -26,7 +26,7 @@ function setup(ttl: string | undefined, activity: Record<string, number>) {
     now: () => now,
     loadConfig: async () => config,
     list: async () => [...states.values()],
-    lastActivity: async (_f, name) => (activity[name] === undefined ? undefined : T0 + activity[name]),
+    lastActivities: async () => new Map(Object.entries(activity).map(([name, ms]) => [name, T0 + ms])),
     warn: (n: IdleNotice) => events.push(`warn ${n.name} in ${n.stopInMs / 60_000} min`),
     stop: (n: IdleNotice) => {
       events.push(`stop ${n.name} after ${n.idleMs / H} h`);

@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { hostOfSpec } from '../hostspec';
+import { decodeURIComponentSafe, hostOfSpec, splitHostList } from '../hostspec';
 import type { ExtractContext, Extraction, Extractor, InputProblem, Target, TargetSource } from '../types';
 import { argvSource, commandName, displayPlace, envSource, expandPath, fileSource, readText, redact } from './util';
 
@@ -207,39 +207,15 @@ export function parsePostgresUri(uri: string): Map<string, string> | undefined {
   let authority = m[1];
   const at = authority.lastIndexOf('@');
   if (at >= 0) authority = authority.slice(at + 1);
-  const hosts = splitOutsideBrackets(authority)
-    .map((h) => decode(hostOfSpec(h)))
+  const hosts = splitHostList(authority)
+    .map((h) => decodeURIComponentSafe(hostOfSpec(h)))
     .filter((h) => h.length > 0);
   if (hosts.length > 0) out.set('host', hosts.join(','));
   for (const pair of (m[3] ?? '').split('&')) {
     const eq = pair.indexOf('=');
-    if (eq > 0) out.set(decode(pair.slice(0, eq)), decode(pair.slice(eq + 1)));
+    if (eq > 0) out.set(decodeURIComponentSafe(pair.slice(0, eq)), decodeURIComponentSafe(pair.slice(eq + 1)));
   }
   return out;
-}
-
-function splitOutsideBrackets(s: string): string[] {
-  const out: string[] = [];
-  let depth = 0;
-  let cur = '';
-  for (const ch of s) {
-    if (ch === '[') depth++;
-    if (ch === ']') depth--;
-    if (ch === ',' && depth === 0) {
-      out.push(cur);
-      cur = '';
-    } else cur += ch;
-  }
-  out.push(cur);
-  return out.filter((x) => x.length > 0);
-}
-
-function decode(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
 }
 
 async function pgTargets(args: PgArgs, ctx: ExtractContext): Promise<Extraction> {

@@ -5,7 +5,7 @@
  * normalises address spellings and resolves names.
  */
 import { isIPv6 } from 'node:net';
-import { hostsOfUrl } from '../hostspec';
+import { hostsOfUrl, splitHostList } from '../hostspec';
 import type { ExtractContext, Extraction, Extractor, Target, TargetSource } from '../types';
 import { argvSource, envSource, redact } from './util';
 
@@ -164,19 +164,9 @@ function isUrl(s: string): boolean {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(s);
 }
 
-/** Splits on commas outside brackets. */
+/** Splits on commas outside brackets, trimming each piece. */
 function splitList(s: string): string[] {
-  const out: string[] = [];
-  let depth = 0;
-  let cur = '';
-  for (const ch of s) {
-    if (ch === '[') depth++;
-    if (ch === ']') depth--;
-    if (ch === ',' && depth === 0) {
-      out.push(cur);
-      cur = '';
-    } else cur += ch;
-  }
-  out.push(cur);
-  return out.map((x) => x.trim()).filter((x) => x.length > 0);
+  return splitHostList(s)
+    .map((x) => x.trim())
+    .filter((x) => x.length > 0);
 }

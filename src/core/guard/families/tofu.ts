@@ -51,26 +51,27 @@ export const extractTofu: Extractor = async (argv, ctx) => {
   for (const v of parsed.varFiles) varFiles.push(expandPath(v.value, dir, ctx.home));
 
   const backends: BackendSpec[] = [];
-  for (const file of configFiles) {
+  // A file that cannot be read or parsed is a problem with its place; what parsed still counts.
+  const parse = async (file: string) => {
     const read = await readText(file);
     if ('problem' in read) {
       result.problems.push(read.problem);
-      continue;
+      return undefined;
     }
     const { body, problems } = parseHcl(read.text);
     result.problems.push(...problems.map((p) => ({ file, ...p })));
+    return body;
+  };
+  for (const file of configFiles) {
+    const body = await parse(file);
+    if (!body) continue;
     for (const e of endpointsOf(body, file, false)) result.targets.push(endpointTarget(e, file, ctx));
     backends.push(...backendBlocks(body, file));
     result.targets.push(...(await kubeProviderTargets(body, file, ctx, result.notes)));
   }
   for (const file of varFiles) {
-    const read = await readText(file);
-    if ('problem' in read) {
-      result.problems.push(read.problem);
-      continue;
-    }
-    const { body, problems } = parseHcl(read.text);
-    result.problems.push(...problems.map((p) => ({ file, ...p })));
+    const body = await parse(file);
+    if (!body) continue;
     for (const e of endpointsOf(body, file, true)) result.targets.push(endpointTarget(e, file, ctx));
   }
   for (const v of parsed.vars) {
